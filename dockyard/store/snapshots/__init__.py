@@ -1,0 +1,1 @@
+"""Snapshotters: filesystem trees made of a parent chain, handed out as Mount records."""

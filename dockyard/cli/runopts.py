@@ -1,0 +1,739 @@
+"""``run``/``create`` flags, and their translation to the create-container request.
+
+``CONTAINER_FLAGS`` declares the flags docker's ``run`` and ``create`` share;
+``build_create_body(opts, args, api_version, ...)`` turns parsed flags into the
+``POST /containers/create`` body (Config + HostConfig + NetworkingConfig) with
+the same fields, defaults and order the docker CLI sends, and raises
+``OptionError`` with docker's message for invalid combinations. The value
+parsers (``ram_in_bytes``, ``parse_duration``, ``parse_port_specs``...) follow
+docker's ``opts``/``go-units``/``go-connections`` packages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .common import filter_value  # noqa: F401 - re-exported for the commands
+from .flags import BOOL, INT, LIST, STR, Flag
+
+
+class OptionError(ValueError):
+    """A flag value or combination docker refuses (the CLI exits 125)."""
+
+
+# -- value parsers (raise ValueError with docker's text; flags.py wraps it) ----
+
+_BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000 ** 5}
+_SIZE_RE = re.compile(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+
+
+def _parse_size(s: str, mult: dict) -> int:
+    """go-units parseSize (v0.4, as in the docker 20.10 CLI): '64m', '1.5 GiB', '10'."""
+    m = _SIZE_RE.match(s)
+    if not m:
+        raise ValueError(f"invalid size: '{s}'")
+    if m.group(1).count(".") > 1:
+        raise ValueError(f'strconv.ParseFloat: parsing "{m.group(1)}": invalid syntax')
+    size = float(m.group(1))
+    if m.group(3):
+        size *= mult[m.group(3).lower()]
+    return int(size)
+
+
+def ram_in_bytes(s: str) -> int:
+    """go-units RAMInBytes: '64m' -> 67108864 (binary multiples)."""
+    return _parse_size(s, _BINARY)
+
+
+def from_human_size(s: str) -> int:
+    """go-units FromHumanSize: '1mb' -> 1000000 (decimal multiples)."""
+    return _parse_size(s, _DECIMAL)
+
+
+def mem_swap(s: str) -> int:
+    return -1 if s == "-1" else ram_in_bytes(s)
+
+
+def nano_cpus(s: str) -> int:
+    """--cpus: a decimal number of CPUs -> NanoCpus."""
+    from fractions import Fraction
+
+    try:
+        v = Fraction(s) * 10 ** 9
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"failed to parse {s} as a rational number") from None
+    if v.denominator != 1:
+        raise ValueError("value is too precise")
+    return int(v)
+
+
+_DUR_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DUR_UNITS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10 ** 6, "s": 10 ** 9,
+              "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
+
+
+def parse_duration(s: str) -> int:
+    """Go time.ParseDuration -> nanoseconds ('1m30s', '500ms', '0')."""
+    orig = s
+    neg = s.startswith("-")
+    s = s.lstrip("+-")
+    if s == "0":
+        return 0
+    if not s:
+        raise ValueError(f'time: invalid duration "{orig}"')
+    total = 0.0
+    pos = 0
+    while pos < len(s):
+        m = _DUR_RE.match(s, pos)
+        if not m:
+            if re.match(r"(\d+(?:\.\d*)?|\.\d+)$", s[pos:]):
+                raise ValueError(f'time: missing unit in duration "{orig}"')
+            raise ValueError(f'time: invalid duration "{orig}"')
+        total += float(m.group(1)) * _DUR_UNITS[m.group(2)]
+        pos = m.end()
+    return -int(total) if neg else int(total)
+
+
+def _valid_env(v: str) -> str:
+    if v.startswith("="):
+        raise ValueError(f"invalid environment variable: {v}")
+    return v
+
+
+def _valid_attach(v: str) -> str:
+    if v.lower() not in ("stdin", "stdout", "stderr"):
+        raise ValueError("valid streams are STDIN, STDOUT and STDERR")
+    return v.lower()
+
+
+def _valid_extra_host(v: str) -> str:
+    name, sep, ip = v.partition(":")
+    if not sep:
+        name, sep, ip = v.partition("=")
+    if not sep or not name or not ip:
+        raise ValueError(f"bad format for add-host: {v!r}")
+    return f"{name}:{ip}"
+
+
+def _valid_sysctl(v: str) -> str:
+    if "=" not in v:
+        raise ValueError(f"sysctl '{v}' is not allowed")
+    return v
+
+
+def _throttle_bps(v: str) -> dict:
+    path, sep, rate = v.partition(":")
+    if not sep or not path.startswith("/dev/"):
+        raise ValueError(f"bad format: {v}")
+    try:
+        r = ram_in_bytes(rate)
+    except ValueError:
+        raise ValueError(f"invalid rate for device: {v}. The correct format is <device-path>:<number>"
+                         "[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb") from None
+    return {"Path": path, "Rate": r}
+
+
+def _throttle_iops(v: str) -> dict:
+    path, sep, rate = v.partition(":")
+    if not sep or not path.startswith("/dev/"):
+        raise ValueError(f"bad format: {v}")
+    if not rate.isdigit():
+        raise ValueError(f"invalid rate for device: {v}. The correct format is <device-path>:<number>. "
+                         "Number must be a positive integer")
+    return {"Path": path, "Rate": int(rate)}
+
+
+def _weight_device(v: str) -> dict:
+    path, sep, w = v.partition(":")
+    if not sep or not path.startswith("/dev/"):
+        raise ValueError(f"bad format: {v}")
+    if not w.isdigit() or not (10 <= int(w) <= 1000) and int(w) != 0:
+        raise ValueError(f"invalid weight for device: {v}")
+    return {"Path": path, "Weight": int(w)}
+
+
+def _ulimit(v: str) -> dict:
+    name, sep, limits = v.partition("=")
+    if not sep:
+        raise ValueError(f"invalid ulimit argument: {v}")
+    soft_s, _, hard_s = limits.partition(":")
+    try:
+        soft = int(soft_s)
+        hard = int(hard_s) if hard_s else soft
+    except ValueError:
+        raise ValueError(f"invalid ulimit argument: {v}") from None
+    if soft > hard:
+        raise ValueError(f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")
+    return {"Name": name, "Hard": hard, "Soft": soft}
+
+
+def _device(v: str) -> dict:
+    parts = v.split(":")
+    src = parts[0]
+    dst = src
+    perms = "rwm"
+    if len(parts) == 3:
+        dst, perms = parts[1], parts[2]
+    elif len(parts) == 2:
+        if _valid_perms(parts[1]):
+            perms = parts[1]
+        else:
+            dst = parts[1]
+    elif len(parts) > 3:
+        raise ValueError(f"invalid device specification: {v}")
+    if not _valid_perms(perms):
+        raise ValueError(f"invalid device mode: {perms}")
+    return {"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}
+
+
+def _valid_perms(p: str) -> bool:
+    return bool(p) and all(c in "rwm" for c in p) and len(set(p)) == len(p)
+
+
+def _valid_cgroup_rule(v: str) -> str:
+    if not re.match(r"^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$", v):
+        raise ValueError(f"invalid device cgroup format '{v}'")
+    return v
+
+
+# -- the flags run and create share -------------------------------------------
+
+CONTAINER_FLAGS: list[Flag] = [
+    Flag("add-host", None, LIST, help="Add a custom host-to-IP mapping (host:ip)", conv=_valid_extra_host),
+    Flag("annotation", None, LIST, help="Add an annotation to the container (passed through to the OCI runtime)"),
+    Flag("attach", "a", LIST, help="Attach to STDIN, STDOUT or STDERR", conv=_valid_attach),
+    Flag("blkio-weight", None, INT, help="Block IO (relative weight), between 10 and 1000, or 0 to disable"),
+    Flag("blkio-weight-device", None, LIST, help="Block IO weight (relative device weight)", conv=_weight_device),
+    Flag("cap-add", None, LIST, help="Add Linux capabilities"),
+    Flag("cap-drop", None, LIST, help="Drop Linux capabilities"),
+    Flag("cgroup-parent", None, STR, help="Optional parent cgroup for the container"),
+    Flag("cgroupns", None, STR, help="Cgroup namespace to use (host|private)"),
+    Flag("cidfile", None, STR, help="Write the container ID to the file"),
+    Flag("cpu-period", None, INT, help="Limit CPU CFS (Completely Fair Scheduler) period"),
+    Flag("cpu-quota", None, INT, help="Limit CPU CFS (Completely Fair Scheduler) quota"),
+    Flag("cpu-rt-period", None, INT, help="Limit CPU real-time period in microseconds"),
+    Flag("cpu-rt-runtime", None, INT, help="Limit CPU real-time runtime in microseconds"),
+    Flag("cpu-shares", "c", INT, help="CPU shares (relative weight)"),
+    Flag("cpus", None, STR, help="Number of CPUs", conv=nano_cpus, metavar="decimal", default=0),
+    Flag("cpuset-cpus", None, STR, help="CPUs in which to allow execution (0-3, 0,1)"),
+    Flag("cpuset-mems", None, STR, help="MEMs in which to allow execution (0-3, 0,1)"),
+    Flag("device", None, LIST, help="Add a host device to the container", conv=_device),
+    Flag("device-cgroup-rule", None, LIST, help="Add a rule to the cgroup allowed devices list",
+         conv=_valid_cgroup_rule),
+    Flag("device-read-bps", None, LIST, help="Limit read rate (bytes per second) from a device", conv=_throttle_bps),
+    Flag("device-read-iops", None, LIST, help="Limit read rate (IO per second) from a device", conv=_throttle_iops),
+    Flag("device-write-bps", None, LIST, help="Limit write rate (bytes per second) to a device", conv=_throttle_bps),
+    Flag("device-write-iops", None, LIST, help="Limit write rate (IO per second) to a device", conv=_throttle_iops),
+    Flag("disable-content-trust", None, BOOL, help="Skip image verification", default=True, hidden=True),
+    Flag("dns", None, LIST, help="Set custom DNS servers"),
+    Flag("dns-option", None, LIST, help="Set DNS options"),
+    Flag("dns-opt", None, LIST, dest="dns_option", hidden=True),
+    Flag("dns-search", None, LIST, help="Set custom DNS search domains"),
+    Flag("domainname", None, STR, help="Container NIS domain name"),
+    Flag("entrypoint", None, STR, help="Overwrite the default ENTRYPOINT of the image"),
+    Flag("env", "e", LIST, help="Set environment variables", conv=_valid_env),
+    Flag("env-file", None, LIST, help="Read in a file of environment variables"),
+    Flag("expose", None, LIST, help="Expose a port or a range of ports"),
+    Flag("gpus", None, STR, help="GPU devices to add to the container ('all' to pass all GPUs)", hidden=True),
+    Flag("group-add", None, LIST, help="Add additional groups to join"),
+    Flag("health-cmd", None, STR, help="Command to run to check health"),
+    Flag("health-interval", None, STR, help="Time between running the check (ms|s|m|h) (default 0s)",
+         conv=parse_duration, default=0, metavar="duration"),
+    Flag("health-retries", None, INT, help="Consecutive failures needed to report unhealthy"),
+    Flag("health-start-interval", None, STR, help="Time between running the check during the start period "
+         "(ms|s|m|h) (default 0s)", conv=parse_duration, default=0, metavar="duration"),
+    Flag("health-start-period", None, STR, help="Start period for the container to initialize before starting "
+         "health-retries countdown (ms|s|m|h) (default 0s)", conv=parse_duration, default=0, metavar="duration"),
+    Flag("health-timeout", None, STR, help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)",
+         conv=parse_duration, default=0, metavar="duration"),
+    Flag("hostname", "h", STR, help="Container host name"),
+    Flag("init", None, BOOL, help="Run an init inside the container that forwards signals and reaps processes"),
+    Flag("interactive", "i", BOOL, help="Keep STDIN open even if not attached"),
+    Flag("ip", None, STR, help="IPv4 address (e.g., 172.30.100.104)"),
+    Flag("ip6", None, STR, help="IPv6 address (e.g., 2001:db8::33)"),
+    Flag("ipc", None, STR, help="IPC mode to use"),
+    Flag("isolation", None, STR, help="Container isolation technology"),
+    Flag("kernel-memory", None, STR, help="Kernel memory limit", conv=ram_in_bytes, default=0, metavar="bytes"),
+    Flag("label", "l", LIST, help="Set meta data on a container"),
+    Flag("label-file", None, LIST, help="Read in a line delimited file of labels"),
+    Flag("link", None, LIST, help="Add link to another container"),
+    Flag("link-local-ip", None, LIST, help="Container IPv4/IPv6 link-local addresses"),
+    Flag("log-driver", None, STR, help="Logging driver for the container"),
+    Flag("log-opt", None, LIST, help="Log driver options"),
+    Flag("mac-address", None, STR, help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    Flag("memory", "m", STR, help="Memory limit", conv=ram_in_bytes, default=0, metavar="bytes"),
+    Flag("memory-reservation", None, STR, help="Memory soft limit", conv=ram_in_bytes, default=0, metavar="bytes"),
+    Flag("memory-swap", None, STR, help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+         conv=mem_swap, default=0, metavar="bytes"),
+    Flag("memory-swappiness", None, INT, help="Tune container memory swappiness (0 to 100) (default -1)", default=-1),
+    Flag("mount", None, LIST, help="Attach a filesystem mount to the container", metavar="mount"),
+    Flag("name", None, STR, help="Assign a name to the container"),
+    Flag("network", None, STR, help="Connect a container to a network", default="default"),
+    Flag("net", None, STR, dest="network", hidden=True, default="default"),
+    Flag("network-alias", None, LIST, help="Add network-scoped alias for the container"),
+    Flag("net-alias", None, LIST, dest="network_alias", hidden=True),
+    Flag("no-healthcheck", None, BOOL, help="Disable any container-specified HEALTHCHECK"),
+    Flag("oom-kill-disable", None, BOOL, help="Disable OOM Killer"),
+    Flag("oom-score-adj", None, INT, help="Tune host's OOM preferences (-1000 to 1000)"),
+    Flag("pid", None, STR, help="PID namespace to use"),
+    Flag("pids-limit", None, INT, help="Tune container pids limit (set -1 for unlimited)"),
+    Flag("platform", None, STR, help="Set platform if server is multi-platform capable"),
+    Flag("privileged", None, BOOL, help="Give extended privileges to this container"),
+    Flag("publish", "p", LIST, help="Publish a container's port(s) to the host"),
+    Flag("publish-all", "P", BOOL, help="Publish all exposed ports to random ports"),
+    Flag("pull", None, STR, help='Pull image before running ("always", "missing", "never")', default="missing"),
+    Flag("quiet", "q", BOOL, help="Suppress the pull output"),
+    Flag("read-only", None, BOOL, help="Mount the container's root filesystem as read only"),
+    Flag("restart", None, STR, help="Restart policy to apply when a container exits", default="no"),
+    Flag("rm", None, BOOL, help="Automatically remove the container and its associated anonymous volumes when it exits"),
+    Flag("runtime", None, STR, help="Runtime to use for this container"),
+    Flag("security-opt", None, LIST, help="Security Options"),
+    Flag("shm-size", None, STR, help="Size of /dev/shm", conv=ram_in_bytes, default=0, metavar="bytes"),
+    Flag("stop-signal", None, STR, help="Signal to stop the container"),
+    Flag("stop-timeout", None, INT, help="Timeout (in seconds) to stop a container"),
+    Flag("storage-opt", None, LIST, help="Storage driver options for the container"),
+    Flag("sysctl", None, LIST, help="Sysctl options", conv=_valid_sysctl),
+    Flag("tmpfs", None, LIST, help="Mount a tmpfs directory"),
+    Flag("tty", "t", BOOL, help="Allocate a pseudo-TTY"),
+    Flag("ulimit", None, LIST, help="Ulimit options", conv=_ulimit),
+    Flag("user", "u", STR, help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    Flag("userns", None, STR, help="User namespace to use"),
+    Flag("uts", None, STR, help="UTS namespace to use"),
+    Flag("volume", "v", LIST, help="Bind mount a volume"),
+    Flag("volume-driver", None, STR, help="Optional volume driver for the container"),
+    Flag("volumes-from", None, LIST, help="Mount volumes from the specified container(s)"),
+    Flag("workdir", "w", STR, help="Working directory inside the container"),
+]
+
+RUN_ONLY_FLAGS: list[Flag] = [
+    Flag("detach", "d", BOOL, help="Run container in background and print container ID"),
+    Flag("detach-keys", None, STR, help="Override the key sequence for detaching a container"),
+    Flag("sig-proxy", None, BOOL, help="Proxy received signals to the process", default=True),
+]
+
+
+# -- file readers ----------------------------------------------------------------
+
+def read_kv_file(path: str, lookup_env: bool) -> list[str]:
+    """docker's env-file / label-file format: KEY=VALUE lines, '#' comments, blank lines skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise OptionError(f"open {path}: {e.strerror.lower() if e.strerror else e}") from None
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not key:
+            raise OptionError(f"no variable name on line '{line}'")
+        if " " in key or "\t" in key:
+            raise OptionError(f"variable '{key}' contains whitespaces")
+        if sep:
+            out.append(f"{key}={value}")
+        elif lookup_env:
+            if key in os.environ:
+                out.append(f"{key}={os.environ[key]}")
+        else:
+            out.append(key)
+    return out
+
+
+def env_list(env_files: list[str], env: list[str]) -> list[str]:
+    """Env files first, then -e; a bare NAME takes its value from the local environment if set."""
+    out = []
+    for path in env_files:
+        out.extend(read_kv_file(path, lookup_env=True))
+    for e in env:
+        if "=" not in e and e in os.environ:
+            out.append(f"{e}={os.environ[e]}")
+        else:
+            out.append(e)
+    return out
+
+
+def label_map(label_files: list[str], labels: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    items = []
+    for path in label_files:
+        items.extend(read_kv_file(path, lookup_env=False))
+    items.extend(labels)
+    for item in items:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
+
+
+# -- ports ---------------------------------------------------------------------------
+
+def _port_range(s: str, what: str) -> tuple[int, int]:
+    if not s:
+        return 0, 0
+    lo, sep, hi = s.partition("-")
+    try:
+        a = int(lo)
+        b = int(hi) if sep else a
+    except ValueError:
+        raise OptionError(f"invalid {what}: {s}") from None
+    if not (0 <= a <= 65535 and 0 <= b <= 65535) or b < a:
+        raise OptionError(f"invalid {what}: {s}")
+    return a, b
+
+
+def parse_port_specs(specs: list[str]) -> tuple[dict, dict]:
+    """go-connections nat.ParsePortSpecs: -p values -> (ExposedPorts, PortBindings)."""
+    exposed: dict[str, dict] = {}
+    bindings: dict[str, list] = {}
+    for raw in specs:
+        spec, _, proto = raw.rpartition("/") if "/" in raw else (raw, "", "tcp")
+        proto = proto.lower() or "tcp"
+        if proto not in ("tcp", "udp", "sctp"):
+            raise OptionError(f"invalid proto: {proto}")
+        ip, host_port, container_port = "", "", spec
+        if spec.startswith("["):  # [ipv6]:host:container
+            end = spec.find("]")
+            ip = spec[1:end]
+            rest = spec[end + 2:]
+            host_port, _, container_port = rest.rpartition(":")
+        else:
+            parts = spec.split(":")
+            if len(parts) == 2:
+                host_port, container_port = parts
+            elif len(parts) == 3:
+                ip, host_port, container_port = parts
+            elif len(parts) > 3:
+                ip = ":".join(parts[:-2])
+                host_port, container_port = parts[-2], parts[-1]
+        if not container_port:
+            raise OptionError(f"no port specified: {raw}<empty>")
+        c_lo, c_hi = _port_range(container_port, "containerPort")
+        h_lo, h_hi = _port_range(host_port, "hostPort")
+        if host_port and (h_hi - h_lo) != (c_hi - c_lo) and h_lo != h_hi and c_lo != c_hi:
+            raise OptionError(f"invalid ranges specified for container and host Ports: {container_port} and {host_port}")
+        for i in range(c_hi - c_lo + 1):
+            port = f"{c_lo + i}/{proto}"
+            exposed[port] = {}
+            hp = host_port
+            if host_port and h_hi - h_lo == c_hi - c_lo:
+                hp = str(h_lo + i)
+            elif host_port and c_lo == c_hi and h_lo != h_hi:
+                hp = f"{h_lo}-{h_hi}"
+            bindings.setdefault(port, []).append({"HostIp": ip, "HostPort": hp})
+    return exposed, bindings
+
+
+def parse_expose(values: list[str]) -> dict:
+    out = {}
+    for raw in values:
+        spec, _, proto = raw.partition("/")
+        proto = proto or "tcp"
+        lo, hi = _port_range(spec, "range format for --expose")
+        for p in range(lo, hi + 1):
+            out[f"{p}/{proto}"] = {}
+    return out
+
+
+# -- mounts ----------------------------------------------------------------------------
+
+def parse_mount(value: str) -> dict:
+    """docker's --mount CSV (type=bind,src=/a,dst=/b,readonly...) -> a HostConfig.Mounts entry."""
+    import csv
+
+    fields = next(csv.reader([value]))
+    m: dict = {"Type": "volume"}
+    bind: dict = {}
+    vol: dict = {}
+    tmpfs: dict = {}
+    for f in fields:
+        key, sep, val = f.partition("=")
+        k = key.strip().lower()
+        if not sep and k not in ("readonly", "ro", "volume-nocopy", "bind-nonrecursive"):
+            raise OptionError(f"invalid field '{f}' must be a key=value pair")
+        if k == "type":
+            m["Type"] = val
+        elif k in ("source", "src"):
+            m["Source"] = val
+        elif k in ("target", "dst", "destination"):
+            m["Target"] = val
+        elif k in ("readonly", "ro"):
+            m["ReadOnly"] = True if not sep else val.lower() in ("1", "true")
+        elif k == "consistency":
+            m["Consistency"] = val
+        elif k == "bind-propagation":
+            bind["Propagation"] = val
+        elif k == "bind-nonrecursive":
+            bind["NonRecursive"] = True if not sep else val.lower() in ("1", "true")
+        elif k == "volume-driver":
+            vol.setdefault("DriverConfig", {})["Name"] = val
+        elif k == "volume-nocopy":
+            vol["NoCopy"] = True if not sep else val.lower() in ("1", "true")
+        elif k == "volume-label":
+            lk, _, lv = val.partition("=")
+            vol.setdefault("Labels", {})[lk] = lv
+        elif k == "volume-opt":
+            ok, _, ov = val.partition("=")
+            vol.setdefault("DriverConfig", {}).setdefault("Options", {})[ok] = ov
+        elif k == "volume-subpath":
+            vol["Subpath"] = val
+        elif k == "tmpfs-size":
+            tmpfs["SizeBytes"] = ram_in_bytes(val)
+        elif k == "tmpfs-mode":
+            tmpfs["Mode"] = int(val, 8)
+        else:
+            raise OptionError(f"unexpected key '{k}' in '{f}'")
+    if not m.get("Target"):
+        raise OptionError("target is required")
+    if bind:
+        m["BindOptions"] = bind
+    if vol:
+        m["VolumeOptions"] = vol
+    if tmpfs:
+        m["TmpfsOptions"] = tmpfs
+    return m
+
+
+def _is_volume_with_source(spec: str) -> bool:
+    """Does a -v spec name a source (host path or named volume), i.e. is it a bind?"""
+    parts = spec.split(":")
+    return len(parts) >= 2 and parts[0] != ""
+
+
+def _caps(values: list[str]) -> list[str] | None:
+    if not values:
+        return None
+    out = []
+    for v in values:
+        for c in v.split(","):
+            c = c.strip().upper()
+            if c and c != "ALL" and not c.startswith("CAP_"):
+                c = "CAP_" + c
+            if c:
+                out.append(c)
+    return out
+
+
+def _security_opts(values: list[str]) -> list[str] | None:
+    if not values:
+        return None
+    out = []
+    for opt in values:
+        if opt == "systempaths=unconfined":
+            out.append(opt)
+            continue
+        k, sep, v = opt.partition("=")
+        if not sep:
+            k, sep, v = opt.partition(":")
+        if k == "seccomp" and v not in ("unconfined", "builtin", ""):
+            import json
+
+            try:
+                with open(v, encoding="utf-8") as f:
+                    doc = json.load(f)
+            except (OSError, ValueError) as e:
+                raise OptionError(f"opening seccomp profile ({v}) failed: {e}") from None
+            out.append("seccomp=" + json.dumps(doc, separators=(",", ":")))
+        else:
+            out.append(opt)
+    return out
+
+
+def _restart_policy(value: str) -> dict:
+    name, _, count = value.partition(":")
+    if name in ("", "no"):
+        return {"Name": "no", "MaximumRetryCount": 0}
+    if name == "on-failure" and count:
+        try:
+            return {"Name": name, "MaximumRetryCount": int(count)}
+        except ValueError:
+            raise OptionError(f"invalid restart policy format: maximum retry count must be an integer") from None
+    if count and name != "on-failure":
+        raise OptionError(f"invalid restart policy format: maximum retry count can only be used with 'on-failure'")
+    return {"Name": name, "MaximumRetryCount": 0}
+
+
+def _kv_map(values: list[str]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        k, _, val = v.partition("=")
+        out[k] = val
+    return out
+
+
+def _endpoint(aliases, ip, ip6, mac, links) -> dict:
+    ipam = None
+    if ip or ip6:
+        ipam = {"IPv4Address": ip, "IPv6Address": ip6}
+    return {"IPAMConfig": ipam, "Links": links or None, "Aliases": aliases or None, "MacAddress": mac,
+            "DriverOpts": None, "GwPriority": 0, "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "",
+            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+            "DNSNames": None}
+
+
+def build_create_body(opts, args: list[str], api_version: str = "1.44",
+                      console_size: tuple[int, int] | None = None) -> dict:
+    """The ``POST /containers/create`` body for parsed run/create flags and IMAGE [COMMAND...]."""
+    image, cmd = args[0], args[1:]
+    changed = opts.changed
+
+    attach = set(opts.attach)
+    attach_stdin = "stdin" in attach or opts.interactive
+    attach_stdout = "stdout" in attach or not attach
+    attach_stderr = "stderr" in attach or not attach
+
+    if opts.no_healthcheck and (opts.health_cmd or any(
+            d in changed for d in ("health_interval", "health_timeout", "health_retries",
+                                   "health_start_period", "health_start_interval"))):
+        raise OptionError("--no-healthcheck conflicts with --health-* options")
+    for name in ("health_interval", "health_timeout", "health_start_period", "health_start_interval"):
+        if getattr(opts, name) < 0:
+            raise OptionError(f"--{name.replace('_', '-')} cannot be negative")
+    if opts.health_retries < 0:
+        raise OptionError("--health-retries cannot be negative")
+    if opts.rm and opts.restart not in ("", "no"):
+        raise OptionError("Conflicting options: --restart and --rm")
+    if opts.memory_swappiness != -1 and not (0 <= opts.memory_swappiness <= 100):
+        raise OptionError(f"invalid value: {opts.memory_swappiness}. Valid memory swappiness range is 0-100")
+
+    exposed, port_bindings = parse_port_specs(opts.publish)
+    exposed.update(parse_expose(opts.expose))
+
+    volumes: dict = {}
+    binds: list[str] = []
+    for spec in opts.volume:
+        if _is_volume_with_source(spec):
+            host, _, rest = spec.partition(":")
+            if host == "." or host.startswith("./"):
+                host = os.path.abspath(host)
+            binds.append(f"{host}:{rest}")
+        else:
+            volumes[spec.split(":")[0]] = {}
+
+    tmpfs = {}
+    for t in opts.tmpfs:
+        path, _, options = t.partition(":")
+        tmpfs[path] = options
+
+    env = env_list(opts.env_file, opts.env)
+    labels = label_map(opts.label_file, opts.label)
+
+    if opts.entrypoint:
+        entrypoint = [opts.entrypoint]
+    elif "entrypoint" in changed:
+        entrypoint = [""]
+    else:
+        entrypoint = None
+
+    healthcheck = None
+    have_health = any(d in changed for d in ("health_interval", "health_timeout", "health_retries",
+                                             "health_start_period", "health_start_interval"))
+    if opts.no_healthcheck:
+        healthcheck = {"Test": ["NONE"]}
+    elif opts.health_cmd or have_health:
+        healthcheck = {"Test": ["CMD-SHELL", opts.health_cmd] if opts.health_cmd else None,
+                       "Interval": opts.health_interval, "Timeout": opts.health_timeout,
+                       "StartPeriod": opts.health_start_period, "Retries": opts.health_retries}
+        if opts.health_start_interval:
+            healthcheck["StartInterval"] = opts.health_start_interval
+
+    network = opts.network or "default"
+    newer = _vt(api_version) >= (1, 44)
+
+    config: dict = {
+        "Hostname": opts.hostname, "Domainname": opts.domainname, "User": opts.user,
+        "AttachStdin": attach_stdin, "AttachStdout": attach_stdout, "AttachStderr": attach_stderr,
+    }
+    if exposed:
+        config["ExposedPorts"] = exposed
+    config.update({
+        "Tty": opts.tty, "OpenStdin": opts.interactive,
+        "StdinOnce": bool(opts.interactive and attach_stdin),
+        "Env": env or None, "Cmd": cmd or None,
+    })
+    if healthcheck is not None:
+        config["Healthcheck"] = healthcheck
+    config.update({"Image": image, "Volumes": volumes, "WorkingDir": opts.workdir,
+                   "Entrypoint": entrypoint})
+    if opts.mac_address and not newer:
+        config["MacAddress"] = opts.mac_address
+    config.update({"OnBuild": None, "Labels": labels})
+    if opts.stop_signal:
+        config["StopSignal"] = opts.stop_signal
+    if "stop_timeout" in changed:
+        config["StopTimeout"] = opts.stop_timeout
+
+    log_opts = _kv_map(opts.log_opt)
+    host: dict = {
+        "Binds": binds or None, "ContainerIDFile": opts.cidfile,
+        "LogConfig": {"Type": opts.log_driver, "Config": log_opts},
+        "NetworkMode": network, "PortBindings": port_bindings,
+        "RestartPolicy": _restart_policy(opts.restart), "AutoRemove": opts.rm,
+        "VolumeDriver": opts.volume_driver, "VolumesFrom": opts.volumes_from or None,
+        "ConsoleSize": list(console_size) if console_size else [0, 0],
+    }
+    if opts.annotation:
+        host["Annotations"] = _kv_map(opts.annotation)
+    host.update({
+        "CapAdd": _caps(opts.cap_add), "CapDrop": _caps(opts.cap_drop), "CgroupnsMode": opts.cgroupns,
+        "Dns": list(opts.dns), "DnsOptions": list(opts.dns_option), "DnsSearch": list(opts.dns_search),
+        "ExtraHosts": opts.add_host or None, "GroupAdd": opts.group_add or None, "IpcMode": opts.ipc,
+        "Cgroup": "", "Links": opts.link or None, "OomScoreAdj": opts.oom_score_adj, "PidMode": opts.pid,
+        "Privileged": opts.privileged, "PublishAllPorts": opts.publish_all,
+        "ReadonlyRootfs": opts.read_only, "SecurityOpt": _security_opts(opts.security_opt),
+    })
+    if opts.storage_opt:
+        host["StorageOpt"] = _kv_map(opts.storage_opt)
+    if tmpfs:
+        host["Tmpfs"] = tmpfs
+    host.update({"UTSMode": opts.uts, "UsernsMode": opts.userns, "ShmSize": opts.shm_size})
+    if opts.sysctl:
+        host["Sysctls"] = _kv_map(opts.sysctl)
+    if opts.runtime:
+        host["Runtime"] = opts.runtime
+    host.update({
+        "Isolation": opts.isolation, "CpuShares": opts.cpu_shares, "Memory": opts.memory,
+        "NanoCpus": opts.cpus, "CgroupParent": opts.cgroup_parent, "BlkioWeight": opts.blkio_weight,
+        "BlkioWeightDevice": list(opts.blkio_weight_device),
+        "BlkioDeviceReadBps": list(opts.device_read_bps), "BlkioDeviceWriteBps": list(opts.device_write_bps),
+        "BlkioDeviceReadIOps": list(opts.device_read_iops), "BlkioDeviceWriteIOps": list(opts.device_write_iops),
+        "CpuPeriod": opts.cpu_period, "CpuQuota": opts.cpu_quota,
+        "CpuRealtimePeriod": opts.cpu_rt_period, "CpuRealtimeRuntime": opts.cpu_rt_runtime,
+        "CpusetCpus": opts.cpuset_cpus, "CpusetMems": opts.cpuset_mems, "Devices": list(opts.device),
+        "DeviceCgroupRules": opts.device_cgroup_rule or None, "DeviceRequests": None,
+    })
+    if opts.kernel_memory:
+        host["KernelMemory"] = opts.kernel_memory
+    host.update({
+        "MemoryReservation": opts.memory_reservation, "MemorySwap": opts.memory_swap,
+        "MemorySwappiness": opts.memory_swappiness, "OomKillDisable": opts.oom_kill_disable,
+        "PidsLimit": opts.pids_limit, "Ulimits": list(opts.ulimit), "CpuCount": 0, "CpuPercent": 0,
+        "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+    })
+    mounts = [parse_mount(m) for m in opts.mount]
+    if mounts:
+        host["Mounts"] = mounts
+    host.update({"MaskedPaths": None, "ReadonlyPaths": None})
+    if "init" in changed:
+        host["Init"] = opts.init
+
+    endpoints: dict = {}
+    if network not in ("none", "host") and not network.startswith("container:"):
+        endpoints[network] = _endpoint(opts.network_alias, opts.ip, opts.ip6,
+                                       opts.mac_address if newer else "", None)
+    elif opts.network_alias or opts.ip or opts.ip6:
+        endpoints[network] = _endpoint(opts.network_alias, opts.ip, opts.ip6, "", None)
+
+    body = dict(config)
+    body["HostConfig"] = host
+    body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
+    return body
+
+
+def _vt(v: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in v.split("."))
+    except ValueError:
+        return (1, 44)

@@ -1,0 +1,3 @@
+from dockyard.daemon.main import main
+
+main()

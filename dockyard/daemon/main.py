@@ -1,0 +1,177 @@
+"""dockyardd: the composition root. The one place that picks implementations and wires them."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import shutil
+import signal
+import ssl
+import sys
+from urllib.parse import urlparse
+
+from aiohttp import web
+
+from dockyard.api.server.app import Services, make_app
+from dockyard.daemon.config import DaemonConfig, parse_args
+from dockyard.image.images import ImageStore
+from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
+from dockyard.runtime.oci import OCIRuntime
+from dockyard.services.containers import ContainerService
+from dockyard.services.events import EventBus
+from dockyard.services.exec import ExecService
+from dockyard.services.images import ImageService
+from dockyard.services.system import SystemService
+from dockyard.store.content import ContentStore
+from dockyard.store.metadata import MetadataDB
+from dockyard.store.snapshots.overlay import OverlaySnapshotter
+from dockyard.util import ids
+
+log = logging.getLogger("dockyardd")
+
+
+class StartupError(Exception):
+    pass
+
+
+def lock_data_root(data_root: str) -> int:
+    """Hold an exclusive lock on the data root for the daemon's lifetime: one daemon per root."""
+    os.makedirs(data_root, mode=0o711, exist_ok=True)
+    path = os.path.join(data_root, "dockyardd.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            other = os.pread(fd, 32, 0).decode().strip()
+        finally:
+            os.close(fd)
+        raise StartupError(f"another dockyardd (pid {other or '?'}) is using data root {data_root}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def tls_context(cfg: DaemonConfig) -> ssl.SSLContext:
+    if not (cfg.tlscert and cfg.tlskey):
+        raise StartupError("a tcp:// host needs --tlscert and --tlskey (and --tlsverify --tlscacert to check "
+                           "clients): dockyard never serves the API over plain TCP")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cfg.tlscert, cfg.tlskey)
+    if cfg.tlsverify:
+        if not cfg.tlscacert:
+            raise StartupError("--tlsverify needs --tlscacert")
+        ctx.load_verify_locations(cfg.tlscacert)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+class Daemon:
+    def __init__(self, cfg: DaemonConfig) -> None:
+        self.cfg = cfg
+        root = os.path.abspath(cfg.data_root)
+        self.root = root
+        exec_root = os.path.abspath(cfg.exec_root or os.path.join(root, "run"))
+        self.db = MetadataDB(os.path.join(root, "dockyard.db"))
+        content = ContentStore(os.path.join(root, "content"))
+        snapshots = OverlaySnapshotter(os.path.join(root, "overlay"), self.db)
+        image_store = ImageStore(self.db, content, snapshots)
+        runtime_bin = shutil.which(cfg.runtime) or cfg.runtime
+        runtime = OCIRuntime(runtime_bin, root=os.path.join(exec_root, "runtime"))
+        monitor = ConmonMonitor(runtime, exit_dir=os.path.join(exec_root, "exits"),
+                                socket_dir=os.path.join(exec_root, "sockets"),
+                                persist_dir=os.path.join(exec_root, "persist"),
+                                binary=shutil.which(cfg.conmon) or cfg.conmon)
+        self.events = EventBus()
+        init_binary = cfg.init_path if os.path.exists(cfg.init_path) else shutil.which("tini-static")
+        self.containers = ContainerService(db=self.db, images=image_store, snapshots=snapshots, runtime=runtime,
+                                           monitor=monitor, events=self.events, data_root=root,
+                                           init_binary=init_binary)
+        execs = ExecService(containers=self.containers, runtime=runtime, events=self.events)
+        images = ImageService(store=image_store, containers=self.containers, events=self.events)
+        system = SystemService(containers=self.containers, images=image_store, runtime=runtime, data_root=root,
+                               debug=cfg.debug, daemon_id=self._daemon_id())
+        self.watcher = ExitWatcher(monitor.exit_dir, self.containers.notify_exit)
+        self.app = make_app(Services(self.containers, execs, images, self.events, system))
+        self.runner: web.AppRunner | None = None
+
+    def _daemon_id(self) -> str:
+        row = self.db.query_one("SELECT value FROM meta WHERE key='daemon_id'")
+        if row is not None:
+            return row[0]
+        ident = ids.new_id()[:32].upper()
+        self.db.execute("INSERT INTO meta VALUES ('daemon_id', ?)", (ident,))
+        return ident
+
+    async def start(self) -> None:
+        self.watcher.start()
+        await self.containers.reconcile()
+        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self.runner.setup()
+        for host in self.cfg.hosts:
+            await self._listen(host)
+        self.events.publish("daemon", "reload", "dockyard")
+
+    async def _listen(self, host: str) -> None:
+        u = urlparse(host)
+        if u.scheme == "unix":
+            path = u.path
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            if os.path.exists(path):
+                os.unlink(path)  # our lock proves no live daemon owns it
+            site = web.UnixSite(self.runner, path)
+            await site.start()
+            os.chmod(path, 0o660)
+        elif u.scheme in ("tcp", "https"):
+            if not (self.cfg.tls or self.cfg.tlsverify):
+                raise StartupError(f"refusing to serve {host} without TLS: add --tlsverify, --tlscacert, "
+                                   f"--tlscert and --tlskey")
+            site = web.TCPSite(self.runner, u.hostname or "0.0.0.0", u.port or 2376, ssl_context=tls_context(self.cfg))
+            await site.start()
+        else:
+            raise StartupError(f"unsupported host {host!r}: use unix:///path or tcp://addr:port")
+        log.info("API listening on %s", host)
+
+    async def stop(self) -> None:
+        self.watcher.close()
+        await self.containers.shutdown()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        self.db.close()
+
+
+async def _serve(cfg: DaemonConfig) -> None:
+    daemon = Daemon(cfg)
+    await daemon.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("dockyardd ready (data root %s)", daemon.root)
+    await stop.wait()
+    log.info("shutting down; containers keep running")
+    await daemon.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if os.geteuid() != 0:
+        sys.exit("dockyardd: must run as root")
+    try:
+        lock_fd = lock_data_root(cfg.data_root)
+    except StartupError as e:
+        sys.exit(f"dockyardd: {e}")
+    try:
+        asyncio.run(_serve(cfg))
+    except StartupError as e:
+        sys.exit(f"dockyardd: {e}")
+    finally:
+        os.close(lock_fd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Per-container monitors: conmon owns the container's stdio, log and exit status.
+
+conmon double-forks away from the daemon, so containers outlive a daemon
+restart. It runs ``runc create`` and reports the container's PID (or the
+runtime's error) on a sync pipe; the daemon then connects attach clients and
+runs ``runc start``. On exit conmon writes the exit code to ``<exit_dir>/<id>``,
+which ``ExitWatcher`` picks up through inotify — live or at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Callable
+
+from dockyard import errdefs
+from dockyard.runtime.oci import OCIRuntime
+from dockyard.util.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    container_id: str
+    bundle: str
+    log_path: str
+    tty: bool = False
+    stdin: bool = False
+    stdin_once: bool = False
+    log_size_max: int = -1
+
+
+class ConmonMonitor:
+    """Launches conmon for containers; ``exit_dir`` and ``socket_dir`` are shared by all of them."""
+
+    def __init__(self, runtime: OCIRuntime, *, exit_dir: str, socket_dir: str, persist_dir: str,
+                 binary: str = "conmon") -> None:
+        self.runtime = runtime
+        self.exit_dir = exit_dir
+        self.socket_dir = socket_dir
+        self.persist_dir = persist_dir
+        self.binary = binary
+        for d in (exit_dir, socket_dir, persist_dir):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+
+    def exit_file(self, cid: str) -> str:
+        return os.path.join(self.exit_dir, cid)
+
+    def oom_file(self, cid: str) -> str:
+        return os.path.join(self.persist_dir, cid, "oom")
+
+    @staticmethod
+    def attach_path(bundle: str) -> str:
+        return os.path.join(bundle, "attach")
+
+    @staticmethod
+    def ctl_path(bundle: str) -> str:
+        return os.path.join(bundle, "ctl")
+
+    def _args(self, spec: MonitorSpec) -> list[str]:
+        cid = spec.container_id
+        args = [
+            self.binary, "--api-version", "1", "-c", cid, "-u", cid[:12], "-n", cid[:12],
+            "-r", self.runtime.binary, "-b", spec.bundle,
+            "-p", os.path.join(spec.bundle, "pidfile"),
+            "-P", os.path.join(spec.bundle, "conmon.pid"),
+            "--exit-dir", self.exit_dir,
+            "--persist-dir", os.path.join(self.persist_dir, cid),
+            "--socket-dir-path", self.socket_dir,
+            "-l", f"k8s-file:{spec.log_path}",
+            "--log-level", "error",
+        ]
+        if self.runtime.root:
+            args += ["--runtime-arg", "--root", "--runtime-arg", self.runtime.root]
+        if spec.log_size_max > 0:
+            args += ["--log-size-max", str(spec.log_size_max)]
+        if spec.tty:
+            args.append("-t")
+        if spec.stdin:
+            args.append("-i")
+            if not spec.stdin_once:
+                args.append("--leave-stdin-open")
+        return args
+
+    async def create(self, spec: MonitorSpec) -> int:
+        """Start conmon, which runs ``runc create``; returns the container's PID."""
+        for stale in (self.exit_file(spec.container_id), os.path.join(spec.bundle, "attach"),
+                      os.path.join(spec.bundle, "ctl"), os.path.join(spec.bundle, "winsz")):
+            try:
+                os.unlink(stale)
+            except FileNotFoundError:
+                pass
+        # conmon records the exit status (and an OOM kill) here; it does not create the directory itself
+        os.makedirs(os.path.join(self.persist_dir, spec.container_id), mode=0o700, exist_ok=True)
+        sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "_OCI_SYNCPIPE": str(sync_w)}
+        try:
+            # conmon forks and its parent exits at once; the child lives on in its own session.
+            proc = subprocess.Popen(self._args(spec), pass_fds=(sync_w,), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except FileNotFoundError:
+            os.close(sync_r)
+            os.close(sync_w)
+            raise errdefs.System(f"container monitor {self.binary!r} not found: install conmon") from None
+        os.close(sync_w)
+        loop = asyncio.get_running_loop()
+        try:
+            data = await loop.run_in_executor(None, _read_all, sync_r)
+        finally:
+            os.close(sync_r)
+        await loop.run_in_executor(None, proc.wait)
+        msg = _first_json(data)
+        if msg is None:
+            raise errdefs.System("container monitor exited without reporting the container's PID")
+        pid = int(msg.get("data", -1))
+        if pid <= 0:
+            raise errdefs.System(_clean_runtime_message(msg.get("message", "runtime failed to create the container")))
+        return pid
+
+    @staticmethod
+    def monitor_pid(bundle: str) -> int:
+        try:
+            with open(os.path.join(bundle, "conmon.pid")) as f:
+                return int(f.read().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def read_exit_code(self, cid: str) -> int | None:
+        try:
+            with open(self.exit_file(cid)) as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            return None
+
+    def oom_killed(self, cid: str) -> bool:
+        return os.path.exists(self.oom_file(cid))
+
+    def forget(self, cid: str) -> None:
+        """Drop what conmon left for a container that is gone (exit file, persist dir, socket link)."""
+        for path in (self.exit_file(cid), os.path.join(self.socket_dir, cid[:12])):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(os.path.join(self.persist_dir, cid), ignore_errors=True)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+        if b"\n" in b:  # conmon sends one JSON line per message; the PID is the first
+            return b"".join(chunks)
+
+
+def _first_json(data: bytes) -> dict | None:
+    for line in data.splitlines():
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
+
+
+def _clean_runtime_message(message: str) -> str:
+    """conmon wraps runc's stderr ("runc create failed: unable to start container process: ...")."""
+    message = message.strip()
+    for prefix in ("runc create failed: ", "crun create failed: "):
+        if prefix in message:
+            message = message.split(prefix, 1)[1]
+    return message.splitlines()[0] if message else message
+
+
+class ExitWatcher:
+    """Calls ``on_exit(container_id)`` whenever conmon writes an exit file."""
+
+    def __init__(self, exit_dir: str, on_exit: Callable[[str], None]) -> None:
+        self.exit_dir = exit_dir
+        self.on_exit = on_exit
+        self._ino = Inotify()
+        self._ino.add_watch(exit_dir, IN_CLOSE_WRITE | IN_MOVED_TO)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._ino.fd, self._ready)
+
+    def _ready(self) -> None:
+        for _wd, _mask, name in self._ino.read():
+            if name and not name.startswith("."):
+                try:
+                    self.on_exit(name)
+                except Exception:  # a bad exit file must not stop the watcher
+                    log.exception("handling exit of %s", name)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self._ino.fd)
+        self._ino.close()

@@ -1,0 +1,899 @@
+"""Containers: their life from create to remove, and what survives a daemon restart.
+
+Each container has an immutable part (Config, HostConfig, paths: table
+``containers``) and a mutable state row (``container_state``), rewritten in one
+transaction per transition. The allowed transitions are the table below; every
+verb checks it first and raises a Conflict otherwise. conmon keeps the container
+running while the daemon is away; at start-up ``reconcile`` reads its exit files.
+
+    created ──start──▶ running ──exit──▶ exited ──start──▶ running
+                       │   ▲
+                 pause │   │ unpause
+                       ▼   │
+                      paused
+    any non-running ──remove──▶ (gone)        running/paused ──remove(force)──▶ (gone)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from dockyard import errdefs
+from dockyard.image import archive
+from dockyard.image.images import ImageStore
+from dockyard.network import etcfiles
+from dockyard.oci import reference
+from dockyard.runtime import spec as rspec
+from dockyard.runtime import stdio
+from dockyard.runtime.monitor import ConmonMonitor, MonitorSpec
+from dockyard.runtime.oci import OCIRuntime
+from dockyard.runtime.users import resolve_user
+from dockyard.services import container_config as cc
+from dockyard.services.events import EventBus
+from dockyard.store import mount as mnt
+from dockyard.store.metadata import MetadataDB, dumps
+from dockyard.store.snapshots.overlay import OverlaySnapshotter
+from dockyard.util import ids, namegen
+from dockyard.util.filters import Filters
+from dockyard.util.timeutil import parse_timestamp_ns
+
+log = logging.getLogger(__name__)
+
+
+class Status(str, enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+@dataclass
+class State:
+    status: Status = Status.CREATED
+    pid: int = 0
+    exit_code: int = 0
+    started_at: int = 0
+    finished_at: int = 0
+    oom_killed: bool = False
+    error: str = ""
+    restart_count: int = 0
+    monitor_pid: int = 0
+    started_once: bool = False
+    health: dict | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    image_id: str
+    created: int
+    config: dict
+    host_config: dict
+    extra: dict
+    state: State = field(default_factory=State)
+    # runtime-only
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    waiters: list[tuple[str, asyncio.Future]] = field(default_factory=list, repr=False)
+    pending_attach: list[asyncio.Future] = field(default_factory=list, repr=False)
+    exec_ids: list[str] = field(default_factory=list, repr=False)
+    stop_requested: bool = False
+
+    @property
+    def bundle(self) -> str:
+        return self.extra["bundle"]
+
+    @property
+    def rootfs(self) -> str:
+        return self.extra["rootfs"]
+
+    @property
+    def log_path(self) -> str:
+        return self.extra["log_path"]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+
+@dataclass
+class Attachment:
+    """A live connection to a container's stdio (conmon's attach socket), as bytes."""
+
+    conn: stdio.ConmonAttach
+    tty: bool
+    stdin_open: bool
+
+    async def read(self) -> tuple[int, bytes] | None:
+        return await self.conn.read()
+
+    async def write(self, data: bytes) -> None:
+        await self.conn.write(data)
+
+    def close_stdin(self) -> None:
+        self.conn.close_stdin()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# Which verbs each status allows; anything else is a Conflict.
+_ALLOWED = {
+    "start": {Status.CREATED, Status.EXITED},
+    "pause": {Status.RUNNING},
+    "unpause": {Status.PAUSED},
+}
+
+
+class ContainerService:
+    def __init__(self, *, db: MetadataDB, images: ImageStore, snapshots: OverlaySnapshotter,
+                 runtime: OCIRuntime, monitor: ConmonMonitor, events: EventBus, data_root: str,
+                 init_binary: str | None = None) -> None:
+        self.db = db
+        self.images = images
+        self.snapshots = snapshots
+        self.runtime = runtime
+        self.monitor = monitor
+        self.events = events
+        self.data_root = data_root
+        self.init_binary = init_binary
+        self.containers_dir = os.path.join(data_root, "containers")
+        os.makedirs(self.containers_dir, exist_ok=True)
+        self._by_id: dict[str, Container] = {}
+        self._by_name: dict[str, str] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.on_exit_hooks: list[Callable[[Container], None]] = []
+        self._load()
+
+    # -- persistence -------------------------------------------------------
+    def _load(self) -> None:
+        states = {r["id"]: r for r in self.db.query("SELECT * FROM container_state")}
+        for r in self.db.query("SELECT * FROM containers"):
+            s = states.get(r["id"])
+            st = State()
+            if s is not None:
+                st = State(Status(s["status"]), s["pid"], s["exit_code"], s["started_at"], s["finished_at"],
+                           bool(s["oom_killed"]), s["error"], s["restart_count"], s["monitor_pid"],
+                           bool(s["started_once"]), json.loads(s["health"]) if s["health"] else None)
+            c = Container(r["id"], r["name"], r["image_id"], r["created"], json.loads(r["config"]),
+                          json.loads(r["host_config"]), json.loads(r["extra"]), st)
+            self._by_id[c.id] = c
+            self._by_name[c.name] = c.id
+
+    def _save_state(self, c: Container) -> None:
+        s = c.state
+        self.db.execute(
+            "UPDATE container_state SET status=?, pid=?, exit_code=?, started_at=?, finished_at=?, oom_killed=?,"
+            " error=?, restart_count=?, monitor_pid=?, started_once=?, health=? WHERE id=?",
+            (s.status.value, s.pid, s.exit_code, s.started_at, s.finished_at, int(s.oom_killed), s.error,
+             s.restart_count, s.monitor_pid, int(s.started_once), dumps(s.health) if s.health else None, c.id))
+
+    def _spawn(self, coro) -> None:
+        t = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    # -- lookup --------------------------------------------------------------
+    def get(self, ref: str) -> Container:
+        """By full ID, exact name, or unique ID prefix (Docker's order)."""
+        c = self._by_id.get(ref)
+        if c is not None:
+            return c
+        cid = self._by_name.get(ref.lstrip("/"))
+        if cid is not None:
+            return self._by_id[cid]
+        if ref and all(ch in "0123456789abcdef" for ch in ref):
+            found = ids.find_by_prefix(ref, self._by_id)
+            if found:
+                return self._by_id[found]
+        raise errdefs.NotFound(f"No such container: {ref}")
+
+    def all(self) -> list[Container]:
+        return sorted(self._by_id.values(), key=lambda c: c.created, reverse=True)
+
+    def name_taken(self, name: str) -> bool:
+        return name in self._by_name
+
+    # -- create --------------------------------------------------------------
+    async def create(self, *, name: str | None, config: dict, host_config: dict | None) -> tuple[Container, list[str]]:
+        warnings: list[str] = []
+        if name:
+            name = cc.validate_name(name)
+            if name in self._by_name:
+                other = self._by_name[name]
+                raise errdefs.Conflict(
+                    f'Conflict. The container name "/{name}" is already in use by container "{other}". '
+                    f"You have to remove (or rename) that container to be able to reuse that name.")
+        image_ref = config.get("Image") or ""
+        if not image_ref:
+            raise errdefs.InvalidArgument("No image was specified")
+        img = self.images.lookup(image_ref)
+        if img is None:
+            try:
+                shown = reference.parse(image_ref).familiar()
+            except errdefs.InvalidArgument:
+                raise errdefs.InvalidArgument(f"invalid reference format: repository name ({image_ref}) "
+                                              "must be lowercase") from None
+            raise errdefs.NotFound(f"No such image: {shown}")
+        hc = cc.normalize_host_config(host_config, masked=host_config and host_config.get("MaskedPaths") or
+                                      rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
+                                      runtime=self.runtime.name)
+        self._check_network_mode(hc["NetworkMode"])
+        merged = cc.merge_image_config(config, img.container_config)
+        path, args = cc.command_of(merged)
+
+        cid = ids.new_id()
+        if not name:
+            name = namegen.random_name(self.name_taken)
+        if not merged.get("Hostname"):
+            merged["Hostname"] = socket.gethostname() if hc["NetworkMode"] == "host" else cid[:12]
+        merged["Image"] = image_ref
+
+        bundle = os.path.join(self.containers_dir, cid)
+        os.makedirs(bundle, mode=0o710)
+        try:
+            rootfs = self._prepare_layers(cid, img.top_layer)
+        except BaseException:
+            shutil.rmtree(bundle, ignore_errors=True)
+            raise
+        extra = {
+            "path": path, "args": args, "bundle": bundle, "rootfs": rootfs,
+            "log_path": os.path.join(bundle, f"{cid}-json.log"),
+            "resolv_conf_path": os.path.join(bundle, "resolv.conf"),
+            "hostname_path": os.path.join(bundle, "hostname"),
+            "hosts_path": os.path.join(bundle, "hosts"),
+            "platform": "linux",
+        }
+        now = time.time_ns()
+        c = Container(cid, name, img.id, now, merged, hc, extra)
+        try:
+            with self.db.tx() as tx:
+                tx.execute("INSERT INTO containers (id, name, image_id, created, config, host_config, extra)"
+                           " VALUES (?,?,?,?,?,?,?)", (cid, name, img.id, now, dumps(merged), dumps(hc), dumps(extra)))
+                tx.execute("INSERT INTO container_state (id, status) VALUES (?, ?)", (cid, Status.CREATED.value))
+        except Exception as e:
+            self._release_layers(cid)
+            shutil.rmtree(bundle, ignore_errors=True)
+            if "UNIQUE" in str(e) and "name" in str(e):
+                raise errdefs.Conflict(f'Conflict. The container name "/{name}" is already in use.') from None
+            raise
+        self._by_id[cid] = c
+        self._by_name[name] = cid
+        self.events.publish("container", "create", cid, image=image_ref, name=name, **self._labels(c))
+        return c, warnings
+
+    def _check_network_mode(self, mode: str) -> None:
+        if mode in ("default", "bridge", "none", "host") or mode.startswith("container:"):
+            return
+        raise errdefs.NotFound(f"network {mode} not found")
+
+    def _prepare_layers(self, cid: str, image_top: str | None) -> str:
+        """The init layer (files Docker's runtime needs as mount points) and the container's own layer."""
+        init_key = f"{cid}-init"
+        tmp = f"{init_key}-prepare"
+        self.snapshots.prepare(tmp, image_top)
+        try:
+            _populate_init_layer(self.snapshots.upper_dir(tmp),
+                                 self.snapshots.lower_dirs(tmp) if image_top else [])
+            self.snapshots.commit(init_key, tmp)
+        except BaseException:
+            if self.snapshots.exists(tmp):
+                self.snapshots.remove(tmp)
+            raise
+        self.snapshots.prepare(cid, init_key)
+        rootfs = os.path.join(self.snapshots.dir(cid), "merged")
+        os.makedirs(rootfs, exist_ok=True)
+        return rootfs
+
+    def _release_layers(self, cid: str) -> None:
+        for key in (cid, f"{cid}-init"):
+            if self.snapshots.exists(key):
+                self.snapshots.remove(key)
+
+    @staticmethod
+    def _labels(c: Container) -> dict[str, str]:
+        return dict(c.config.get("Labels") or {})
+
+    # -- start ---------------------------------------------------------------
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with c.lock:
+            await self._start_locked(c)
+
+    async def _start_locked(self, c: Container) -> None:
+        if c.state.status == Status.PAUSED:
+            raise errdefs.Conflict("cannot start a paused container, try unpause instead")
+        if c.state.running:
+            raise errdefs.NotModified("container already started")
+        if c.state.status == Status.REMOVING:
+            raise errdefs.Conflict(f"container is marked for removal and cannot be started")
+        hc = c.host_config
+        c.stop_requested = False
+        try:
+            self._mount_rootfs(c)
+            spec = self._build_spec(c)
+            with open(os.path.join(c.bundle, "config.json"), "w") as f:
+                json.dump(spec, f)
+            pid = await self.monitor.create(MonitorSpec(
+                container_id=c.id, bundle=c.bundle, log_path=c.log_path, tty=c.tty,
+                stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
+                log_size_max=_log_size_max(hc)))
+        except errdefs.DockyardError as e:
+            self._unmount_rootfs(c)
+            await self._start_failed(c, e)
+            raise
+        # Attachers waiting for this start connect now, between create and start: no output is lost.
+        await self._connect_pending_attach(c)
+        try:
+            await self.runtime.start(c.id)
+        except errdefs.DockyardError as e:
+            await self.runtime.delete(c.id, force=True)
+            self._unmount_rootfs(c)
+            await self._start_failed(c, e)
+            raise
+        s = c.state
+        s.status, s.pid, s.started_at, s.exit_code, s.error = Status.RUNNING, pid, time.time_ns(), 0, ""
+        s.finished_at, s.oom_killed, s.started_once = s.finished_at, False, True
+        s.monitor_pid = self.monitor.monitor_pid(c.bundle)
+        self._save_state(c)
+        self.events.publish("container", "start", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+        # The process may already have exited (and its exit file been seen) before we recorded RUNNING.
+        if self.monitor.read_exit_code(c.id) is not None:
+            self._spawn(self._handle_exit(c.id))
+
+    async def _start_failed(self, c: Container, err: errdefs.DockyardError) -> None:
+        msg = str(err)
+        low = msg.lower()
+        code = 127 if ("executable file not found" in low or "no such file or directory" in low) else \
+            126 if ("permission denied" in low or "exec format error" in low) else 128
+        c.state.error, c.state.exit_code = msg, code
+        if c.state.status not in (Status.CREATED, Status.EXITED):
+            c.state.status = Status.EXITED
+        self._save_state(c)
+        for fut in c.pending_attach:
+            if not fut.done():
+                fut.set_exception(errdefs.Conflict(msg))
+        c.pending_attach.clear()
+        self._resolve_waiters(c, ("next-exit", "not-running"), code)
+
+    def _mount_rootfs(self, c: Container) -> None:
+        if mnt.is_mounted(c.rootfs):
+            return
+        mnt.mount_all(self.snapshots.mounts(c.id), c.rootfs)
+
+    def _unmount_rootfs(self, c: Container) -> None:
+        try:
+            mnt.unmount(c.rootfs)
+        except errdefs.DockyardError as e:
+            log.warning("unmounting %s: %s", c.rootfs, e)
+
+    def _build_spec(self, c: Container) -> dict:
+        cfg, hc = c.config, c.host_config
+        user = resolve_user(c.rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
+        hostname = cfg.get("Hostname") or c.id[:12]
+        mode = hc.get("NetworkMode") or "default"
+        network = "host" if mode == "host" else "new"
+        if mode.startswith("container:"):
+            other = self.get(mode.split(":", 1)[1])
+            if not other.state.running:
+                raise errdefs.Conflict(f"cannot join network of a non running container: {other.id}")
+            network = f"/proc/{other.state.pid}/ns/net"
+        self._write_etc_files(c, hostname, host_network=(mode == "host"))
+        env = rspec.build_env(cfg.get("Env"), hostname, c.tty)
+        use_init = hc.get("Init")
+        inp = rspec.SpecInput(
+            args=[c.extra["path"], *c.extra["args"]], env=env, cwd=cfg.get("WorkingDir") or "/", user=user,
+            rootfs=c.rootfs, hostname=hostname, domainname=cfg.get("Domainname") or "", tty=c.tty,
+            readonly_rootfs=bool(hc.get("ReadonlyRootfs")), network=network,
+            shm_size=hc.get("ShmSize") or cc.DEFAULT_SHM_SIZE,
+            cgroups_path=os.path.join(hc.get("CgroupParent") or "/dockyard", c.id),
+            etc_files={"/etc/resolv.conf": c.extra["resolv_conf_path"], "/etc/hostname": c.extra["hostname_path"],
+                       "/etc/hosts": c.extra["hosts_path"]},
+            init_binary=self.init_binary if use_init else None,
+        )
+        spec = rspec.build_spec(inp)
+        if hc.get("MaskedPaths") is not None:
+            spec["linux"]["maskedPaths"] = hc["MaskedPaths"]
+        if hc.get("ReadonlyPaths") is not None:
+            spec["linux"]["readonlyPaths"] = hc["ReadonlyPaths"]
+        return spec
+
+    def _write_etc_files(self, c: Container, hostname: str, host_network: bool) -> None:
+        hc = c.host_config
+        with open(c.extra["hostname_path"], "w") as f:
+            f.write(hostname + "\n")
+        extra_hosts = []
+        for entry in hc.get("ExtraHosts") or []:
+            host, _, addr = entry.partition(":")
+            extra_hosts.append((host, addr))
+        if host_network:
+            hosts = etcfiles.read_host_file("/etc/hosts")
+            hosts += "".join(f"{a}\t{h}\n" for h, a in extra_hosts)
+        else:
+            hosts = etcfiles.hosts_file(hostname, c.config.get("Domainname") or "", None, extra_hosts)
+        with open(c.extra["hosts_path"], "w") as f:
+            f.write(hosts)
+        resolv = etcfiles.resolv_conf(etcfiles.read_host_file("/etc/resolv.conf"), dns=hc.get("Dns") or [],
+                                      search=hc.get("DnsSearch") or [], options=hc.get("DnsOptions") or [],
+                                      keep_local=host_network)
+        with open(c.extra["resolv_conf_path"], "w") as f:
+            f.write(resolv)
+
+    # -- exit ----------------------------------------------------------------
+    def notify_exit(self, cid: str) -> None:
+        """Called by the exit watcher when conmon wrote ``<exit_dir>/<cid>``."""
+        if cid in self._by_id:
+            self._spawn(self._handle_exit(cid))
+
+    async def _handle_exit(self, cid: str) -> None:
+        c = self._by_id.get(cid)
+        if c is None:
+            return
+        async with c.lock:
+            if not c.state.running:
+                return
+            code = self.monitor.read_exit_code(cid)
+            if code is None:
+                return
+            await self._mark_exited(c, code)
+        self._after_exit(c)
+
+    async def _mark_exited(self, c: Container, code: int) -> None:
+        await self.runtime.delete(c.id, force=True)
+        self._unmount_rootfs(c)
+        s = c.state
+        s.status, s.pid, s.exit_code, s.finished_at = Status.EXITED, 0, code & 0xFF, time.time_ns()
+        s.oom_killed = self.monitor.oom_killed(c.id)
+        s.monitor_pid = 0
+        self._save_state(c)
+        self.monitor.forget(c.id)
+        if s.oom_killed:
+            self.events.publish("container", "oom", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+        self.events.publish("container", "die", c.id, exitCode=str(s.exit_code), image=c.config.get("Image"),
+                            name=c.name, **self._labels(c))
+        self._resolve_waiters(c, ("next-exit", "not-running"), s.exit_code)
+
+    def _after_exit(self, c: Container) -> None:
+        for hook in self.on_exit_hooks:
+            hook(c)
+        if c.host_config.get("AutoRemove"):
+            self._spawn(self._auto_remove(c))
+
+    async def _auto_remove(self, c: Container) -> None:
+        try:
+            await self.remove(c.id, force=False, volumes=True)
+        except errdefs.NotFound:
+            pass
+        except errdefs.DockyardError as e:
+            log.warning("auto-remove of %s: %s", c.id[:12], e)
+
+    def _resolve_waiters(self, c: Container, conditions: tuple[str, ...], code: int) -> None:
+        keep = []
+        for cond, fut in c.waiters:
+            if cond in conditions:
+                if not fut.done():
+                    fut.set_result(code)
+            else:
+                keep.append((cond, fut))
+        c.waiters = keep
+
+    # -- wait ----------------------------------------------------------------
+    def register_wait(self, ref: str, condition: str) -> asyncio.Future:
+        """A future for the exit code, registered now (the caller may flush headers before awaiting)."""
+        if condition not in ("not-running", "next-exit", "removed", ""):
+            raise errdefs.InvalidArgument(f"invalid condition: {condition!r}")
+        c = self.get(ref)
+        fut = asyncio.get_running_loop().create_future()
+        condition = condition or "not-running"
+        if condition == "not-running" and not c.state.running:
+            fut.set_result(c.state.exit_code)
+            return fut
+        c.waiters.append((condition, fut))
+        return fut
+
+    # -- stop / kill ---------------------------------------------------------
+    async def kill(self, ref: str, signal: str | int | None = None) -> None:
+        c = self.get(ref)
+        sig = cc.parse_signal(signal, default=9)
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        await self._signal(c, sig)
+
+    async def _signal(self, c: Container, sig: int) -> None:
+        self.events.publish("container", "kill", c.id, image=c.config.get("Image"), name=c.name,
+                            signal=str(sig), **self._labels(c))
+        try:
+            await self.runtime.kill(c.id, sig)
+        except errdefs.NotFound:
+            return
+        except errdefs.System as e:
+            if "not running" in str(e) or "process already finished" in str(e):
+                return
+            raise
+        if c.state.status == Status.PAUSED and sig == 9:
+            # a frozen process only dies once thawed
+            await self.runtime.resume(c.id)
+
+    async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errdefs.NotModified("container already stopped")
+        c.stop_requested = True
+        await self._stop(c, timeout, signal)
+        self.events.publish("container", "stop", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+
+    async def _stop(self, c: Container, timeout: int | None, signal: str | None) -> None:
+        if timeout is None:
+            timeout = c.config.get("StopTimeout")
+            if timeout is None:
+                timeout = 10
+        sig = cc.parse_signal(signal or c.config.get("StopSignal"), default=15)
+        fut = self.register_wait(c.id, "not-running")
+        if fut.done():
+            return
+        if c.state.status == Status.PAUSED and sig != 9:
+            await self._signal(c, sig)
+            await self.runtime.resume(c.id)
+        else:
+            await self._signal(c, sig)
+        if timeout < 0:
+            await fut
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return
+        except asyncio.TimeoutError:
+            pass
+        await self._signal(c, 9)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), 30)
+        except asyncio.TimeoutError:
+            raise errdefs.System(f"container {c.id} did not exit after SIGKILL") from None
+
+    async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        c = self.get(ref)
+        if c.state.running:
+            c.stop_requested = True
+            await self._stop(c, timeout, signal)
+            self.events.publish("container", "stop", c.id, image=c.config.get("Image"), name=c.name,
+                                **self._labels(c))
+        async with c.lock:
+            await self._start_locked(c)
+        self.events.publish("container", "restart", c.id, image=c.config.get("Image"), name=c.name,
+                            **self._labels(c))
+
+    # -- pause ---------------------------------------------------------------
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with c.lock:
+            if c.state.status == Status.PAUSED:
+                raise errdefs.Conflict(f"Container {c.id} is already paused")
+            if c.state.status != Status.RUNNING:
+                raise errdefs.Conflict(f"Container {c.id} is not running")
+            await self.runtime.pause(c.id)
+            c.state.status = Status.PAUSED
+            self._save_state(c)
+        self.events.publish("container", "pause", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with c.lock:
+            if c.state.status != Status.PAUSED:
+                raise errdefs.Conflict(f"Container {c.id} is not paused")
+            await self.runtime.resume(c.id)
+            c.state.status = Status.RUNNING
+            self._save_state(c)
+        self.events.publish("container", "unpause", c.id, image=c.config.get("Image"), name=c.name,
+                            **self._labels(c))
+
+    # -- remove --------------------------------------------------------------
+    async def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.status == Status.REMOVING:
+            raise errdefs.Conflict(f"removal of container {c.id[:12]} is already in progress")
+        if c.state.running:
+            if not force:
+                state = "paused" if c.state.status == Status.PAUSED else "running"
+                raise errdefs.Conflict(
+                    f"You cannot remove a {state} container {c.id}. Stop the container before attempting "
+                    f"removal or force remove")
+            c.stop_requested = True
+            fut = self.register_wait(c.id, "not-running")
+            await self._signal(c, 9)
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), 30)
+            except asyncio.TimeoutError:
+                raise errdefs.System(f"could not kill running container {c.id}, cannot remove") from None
+        async with c.lock:
+            if c.id not in self._by_id:
+                return
+            c.state.status = Status.REMOVING
+            self._save_state(c)
+            await self.runtime.delete(c.id, force=True)
+            self._unmount_rootfs(c)
+            self.monitor.forget(c.id)
+            self._release_layers(c.id)
+            shutil.rmtree(c.bundle, ignore_errors=True)
+            self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
+            self._by_id.pop(c.id, None)
+            if self._by_name.get(c.name) == c.id:
+                del self._by_name[c.name]
+        self.events.publish("container", "destroy", c.id, image=c.config.get("Image"), name=c.name,
+                            **self._labels(c))
+        for fut in c.pending_attach:
+            if not fut.done():
+                fut.set_exception(errdefs.NotFound(f"No such container: {c.id}"))
+        self._resolve_waiters(c, ("removed", "next-exit", "not-running"), c.state.exit_code)
+
+    # -- attach --------------------------------------------------------------
+    async def attach(self, ref: str) -> Attachment:
+        """Connect to the container's stdio now if it runs, else at its next start."""
+        c = self.get(ref)
+        if c.state.running:
+            conn = await stdio.ConmonAttach.connect(c.bundle)
+        else:
+            fut = asyncio.get_running_loop().create_future()
+            c.pending_attach.append(fut)
+            conn = await fut
+        return Attachment(conn, c.tty, bool(c.config.get("OpenStdin")))
+
+    async def _connect_pending_attach(self, c: Container) -> None:
+        pending, c.pending_attach = c.pending_attach, []
+        for fut in pending:
+            if fut.done():
+                continue
+            try:
+                fut.set_result(await stdio.ConmonAttach.connect(c.bundle))
+            except errdefs.DockyardError as e:
+                fut.set_exception(e)
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        stdio.resize(c.bundle, height, width)
+
+    # -- inspection ----------------------------------------------------------
+    async def top(self, ref: str, ps_args: str = "-ef") -> dict:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        pids = set(await self.runtime.pids(c.id))
+        proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() if ps_args else ["-ef"]),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise errdefs.System(f"Error running ps: {err.decode().strip()}")
+        lines = out.decode(errors="replace").splitlines()
+        if not lines:
+            return {"Titles": [], "Processes": []}
+        titles = lines[0].split()
+        try:
+            pid_col = titles.index("PID")
+        except ValueError:
+            raise errdefs.InvalidArgument("Couldn't find PID field in ps output") from None
+        procs = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
+                procs.append(fields)
+        return {"Titles": titles, "Processes": procs}
+
+    def rename(self, ref: str, new_name: str) -> None:
+        c = self.get(ref)
+        new = cc.validate_name(new_name)
+        if new == c.name:
+            raise errdefs.Conflict(f"Renaming a container with the same name as its current name")
+        if new in self._by_name:
+            raise errdefs.Conflict(f'Conflict. The container name "/{new}" is already in use by container '
+                                   f'"{self._by_name[new]}". You have to remove (or rename) that container to be '
+                                   f"able to reuse that name.")
+        old = c.name
+        self.db.execute("UPDATE containers SET name=? WHERE id=?", (new, c.id))
+        del self._by_name[old]
+        self._by_name[new] = c.id
+        c.name = new
+        self.events.publish("container", "rename", c.id, image=c.config.get("Image"), name=new,
+                            oldName="/" + old, **self._labels(c))
+
+    def changes(self, ref: str) -> list[tuple[str, str]]:
+        c = self.get(ref)
+        return archive.changes(self.snapshots.upper_dir(c.id), self.snapshots.lower_dirs(c.id))
+
+    def export(self, ref: str, out) -> None:
+        """Write the container's filesystem as a tar to ``out`` (blocking: run in a thread)."""
+        c = self.get(ref)
+        mounted_here = False
+        if not mnt.is_mounted(c.rootfs):
+            mnt.mount_all(self.snapshots.mounts(c.id), c.rootfs)
+            mounted_here = True
+        try:
+            archive.export_tree(c.rootfs, out)
+        finally:
+            if mounted_here and not c.state.running:
+                mnt.unmount(c.rootfs)
+
+    def size(self, c: Container) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs)."""
+        rw = self.snapshots.usage(c.id)
+        img = self.images.lookup(c.image_id)
+        base = img.size if img else 0
+        return rw, rw + base
+
+    def list(self, *, all: bool = False, limit: int = -1, filters: Filters | None = None) -> list[Container]:
+        f = filters or Filters()
+        f.validate({"id", "name", "label", "status", "ancestor", "exited", "before", "since", "volume",
+                    "network", "health", "isolation", "publish", "expose", "is-task"})
+        for st in f.get("status"):
+            if st not in {s.value for s in Status}:
+                raise errdefs.InvalidArgument(f"invalid filter 'status={st}'")
+        out = []
+        before = self.get(f.get("before")[0]).created if f.get("before") else None
+        since = self.get(f.get("since")[0]).created if f.get("since") else None
+        ancestors: set[str] | None = None
+        if f.get("ancestor"):
+            ancestors = set()
+            for a in f.get("ancestor"):
+                img = self.images.lookup(a)
+                if img is not None:
+                    ancestors.add(img.id)
+        for c in self.all():
+            status = c.state.status.value
+            if not all and not c.state.running and not f.get("status") and before is None and since is None \
+                    and limit <= 0:
+                continue
+            if f.get("status") and status not in f.get("status"):
+                continue
+            if f.get("id") and not any(c.id.startswith(i) for i in f.get("id")):
+                continue
+            if f.get("name") and not any(_name_match(n, c.name) for n in f.get("name")):
+                continue
+            if not f.match_labels(c.config.get("Labels")):
+                continue
+            if f.get("exited"):
+                if c.state.status != Status.EXITED or str(c.state.exit_code) not in f.get("exited"):
+                    continue
+            if before is not None and c.created >= before:
+                continue
+            if since is not None and c.created <= since:
+                continue
+            if ancestors is not None and c.image_id not in ancestors:
+                continue
+            out.append(c)
+        if limit > 0:
+            out = out[:limit]
+        return out
+
+    async def prune(self, filters: Filters) -> tuple[list[str], int]:
+        filters.validate({"until", "label", "label!"})
+        until = parse_timestamp_ns(filters.get("until")[0]) if filters.get("until") else 0
+        deleted, reclaimed = [], 0
+        for c in self.all():
+            if c.state.running or c.state.status == Status.REMOVING:
+                continue
+            if until and c.created >= until:
+                continue
+            if not filters.match_labels(c.config.get("Labels")):
+                continue
+            if filters.get("label!") and not _labels_excluded(filters.get("label!"), c.config.get("Labels")):
+                continue
+            reclaimed += self.snapshots.usage(c.id)
+            await self.remove(c.id)
+            deleted.append(c.id)
+        return deleted, reclaimed
+
+    # -- daemon start-up -----------------------------------------------------
+    async def reconcile(self) -> None:
+        """Find running containers again; mark those that died meanwhile with their real exit code."""
+        for c in list(self._by_id.values()):
+            if c.state.status == Status.REMOVING:
+                await self.remove(c.id, force=True)
+                continue
+            if not c.state.running:
+                continue
+            code = self.monitor.read_exit_code(c.id)
+            if code is not None:
+                async with c.lock:
+                    await self._mark_exited(c, code)
+                self._after_exit(c)
+                continue
+            st = await self.runtime.state(c.id)
+            if st is None or st.get("status") == "stopped" or not _alive(c.state.monitor_pid):
+                # the monitor is gone without an exit file: the exit code is lost
+                async with c.lock:
+                    await self._mark_exited(c, 255)
+                self._after_exit(c)
+                continue
+            status = Status.PAUSED if st.get("status") == "paused" else Status.RUNNING
+            if status != c.state.status:
+                c.state.status = status
+                self._save_state(c)
+
+    async def shutdown(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _name_match(pattern: str, name: str) -> bool:
+    try:
+        return re.search(pattern.lstrip("/"), name) is not None
+    except re.error:
+        return pattern.lstrip("/") in name
+
+
+def _labels_excluded(specs: list[str], labels: dict | None) -> bool:
+    labels = labels or {}
+    for want in specs:
+        k, sep, v = want.partition("=")
+        if k in labels and (not sep or labels[k] == v):
+            return False
+    return True
+
+
+def _log_size_max(hc: dict) -> int:
+    opts = (hc.get("LogConfig") or {}).get("Config") or {}
+    raw = opts.get("max-size")
+    if not raw:
+        return -1
+    return parse_size(raw)
+
+
+def parse_size(text: str) -> int:
+    """Docker's ``RAMInBytes``: ``10m``, ``1.5g``, ``512k``, ``100`` (binary units)."""
+    t = text.strip().lower()
+    units = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+    num = t.rstrip("bkmgtpi")
+    suffix = t[len(num):].replace("i", "").replace("b", "") or "b"
+    try:
+        return int(float(num) * units[suffix[0]])
+    except (ValueError, KeyError):
+        raise errdefs.InvalidArgument(f"invalid size: '{text}'") from None
+
+
+def _populate_init_layer(upper: str, lowers: list[str]) -> None:
+    """Docker's init layer: mount points and files the runtime binds over, created when the image lacks them."""
+    def present(rel: str) -> bool:
+        return any(os.path.lexists(os.path.join(d, rel)) for d in lowers)
+
+    dirs = ["dev", "dev/pts", "dev/shm", "proc", "sys", "etc"]
+    files = [".dockerenv", "etc/resolv.conf", "etc/hosts", "etc/hostname", "dev/console"]
+    for d in dirs:
+        if not present(d):
+            os.makedirs(os.path.join(upper, d), mode=0o755, exist_ok=True)
+    for f in files:
+        if not present(f):
+            os.makedirs(os.path.dirname(os.path.join(upper, f)), mode=0o755, exist_ok=True)
+            open(os.path.join(upper, f), "a").close()
+            os.chmod(os.path.join(upper, f), 0o755 if f == ".dockerenv" else 0o644)
+    if not present("etc/mtab"):
+        os.symlink("/proc/mounts", os.path.join(upper, "etc/mtab"))
+

@@ -1,0 +1,314 @@
+"""Exec: extra processes in a running container, through ``runc exec``.
+
+The daemon owns an exec's stdio directly (pipes, or the pty master that runc
+hands over on a console socket). Execs do not outlive the daemon, as in Docker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+
+from dockyard import errdefs
+from dockyard.runtime import spec as rspec
+from dockyard.runtime import stdio
+from dockyard.runtime.oci import OCIRuntime, runtime_error_text
+from dockyard.runtime.users import resolve_user
+from dockyard.services.containers import ContainerService, Status
+from dockyard.services.events import EventBus
+from dockyard.util import ids
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExecInstance:
+    id: str
+    container_id: str
+    config: dict
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    started: bool = False
+    session: "ExecSession | None" = field(default=None, repr=False)
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+
+class ExecSession:
+    """The stdio of one running exec, as (stream, bytes) reads and stdin writes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, master_fd: int | None) -> None:
+        self.proc = proc
+        self.master_fd = master_fd
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._open_readers = 0
+        loop = asyncio.get_running_loop()
+        if master_fd is not None:
+            os.set_blocking(master_fd, False)
+            self._open_readers = 1
+            loop.add_reader(master_fd, self._read_master)
+        else:
+            for stream, reader in ((stdio.STDOUT, proc.stdout), (stdio.STDERR, proc.stderr)):
+                if reader is not None:
+                    self._open_readers += 1
+                    asyncio.ensure_future(self._pump(stream, reader))
+        if self._open_readers == 0:
+            self._queue.put_nowait(None)
+
+    def _read_master(self) -> None:
+        try:
+            data = os.read(self.master_fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the last process holding the pty's other side is gone
+            data = b""
+        if data:
+            self._queue.put_nowait((stdio.STDOUT, data))
+        else:
+            asyncio.get_running_loop().remove_reader(self.master_fd)
+            self._queue.put_nowait(None)
+
+    async def _pump(self, stream: int, reader: asyncio.StreamReader) -> None:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            self._queue.put_nowait((stream, data))
+        self._open_readers -= 1
+        if self._open_readers == 0:
+            self._queue.put_nowait(None)
+
+    async def read(self) -> tuple[int, bytes] | None:
+        return await self._queue.get()
+
+    async def write(self, data: bytes) -> None:
+        if self.master_fd is not None:
+            loop = asyncio.get_running_loop()
+            view = memoryview(data)
+            while view:
+                try:
+                    n = os.write(self.master_fd, view)
+                    view = view[n:]
+                except BlockingIOError:
+                    await asyncio.sleep(0.005)
+                except OSError:
+                    return
+            del loop
+        elif self.proc.stdin is not None:
+            try:
+                self.proc.stdin.write(data)
+                await self.proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def close_stdin(self) -> None:
+        if self.master_fd is not None:
+            # EOF on a terminal is ^D, as a user would type it
+            try:
+                os.write(self.master_fd, b"\x04")
+            except OSError:
+                pass
+        elif self.proc.stdin is not None:
+            self.proc.stdin.close()
+
+    def close(self) -> None:
+        if self.master_fd is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self.master_fd)
+            except Exception:
+                pass
+            os.close(self.master_fd)
+            self.master_fd = None
+
+
+class ExecService:
+    def __init__(self, *, containers: ContainerService, runtime: OCIRuntime, events: EventBus) -> None:
+        self.containers = containers
+        self.runtime = runtime
+        self.events = events
+        self._execs: dict[str, ExecInstance] = {}
+        containers.on_exit_hooks.append(self._container_exited)
+
+    def get(self, exec_id: str) -> ExecInstance:
+        e = self._execs.get(exec_id)
+        if e is None:
+            raise errdefs.NotFound(f"No such exec instance: {exec_id}")
+        return e
+
+    def create(self, ref: str, config: dict) -> ExecInstance:
+        c = self.containers.get(ref)
+        if c.state.status == Status.PAUSED:
+            raise errdefs.Conflict(f"Container {c.id} is paused, unpause the container before exec")
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        cmd = config.get("Cmd")
+        if not cmd:
+            raise errdefs.InvalidArgument("No exec command specified")
+        if config.get("DetachKeys"):
+            stdio.parse_detach_keys(config["DetachKeys"])
+        e = ExecInstance(ids.new_id(), c.id, dict(config))
+        self._execs[e.id] = e
+        c.exec_ids.append(e.id)
+        self.events.publish("container", f"exec_create: {' '.join(cmd)}", c.id, execID=e.id,
+                            image=c.config.get("Image"), name=c.name)
+        return e
+
+    async def start(self, exec_id: str, *, tty: bool | None = None, console_size: list[int] | None = None) -> ExecInstance:
+        """Run the exec; its session (stdio) is ``e.session``; ``e.done`` is set when it exits."""
+        e = self.get(exec_id)
+        if e.started:
+            raise errdefs.Conflict(f"Error: Exec command {exec_id} has already run")
+        c = self.containers.get(e.container_id)
+        if c.state.status == Status.PAUSED:
+            raise errdefs.Conflict(f"Container {c.id} is paused, unpause the container before exec")
+        if not c.state.running:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        if tty is not None:
+            e.config["Tty"] = tty
+        e.started = True
+        cfg = e.config
+        try:
+            with open(os.path.join(c.bundle, "config.json")) as f:
+                base = json.load(f)["process"]
+        except (OSError, ValueError, KeyError):
+            raise errdefs.System(f"container {c.id} has no runtime spec") from None
+        user = resolve_user(c.rootfs, cfg["User"]) if cfg.get("User") else None
+        process = rspec.exec_process(base, args=list(cfg["Cmd"]), env=list(cfg.get("Env") or []),
+                                     cwd=cfg.get("WorkingDir") or None, user=user, tty=e.tty,
+                                     privileged=bool(cfg.get("Privileged")))
+        if e.tty and console_size and all(console_size):
+            process["consoleSize"] = {"height": console_size[0], "width": console_size[1]}
+        workdir = tempfile.mkdtemp(prefix="dyexec")
+        try:
+            proc_file = os.path.join(workdir, "process.json")
+            with open(proc_file, "w") as f:
+                json.dump(process, f)
+            pid_file = os.path.join(workdir, "pid")
+            sock_path = os.path.join(workdir, "console.sock") if e.tty else None
+            listener = None
+            if sock_path:
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(sock_path)
+                listener.listen(1)
+                listener.setblocking(False)
+            args = self.runtime.exec_args(c.id, proc_file, tty=e.tty, console_socket=sock_path, pid_file=pid_file)
+            stdin = asyncio.subprocess.PIPE if cfg.get("AttachStdin") and not e.tty else asyncio.subprocess.DEVNULL
+            proc = await asyncio.create_subprocess_exec(
+                *args, stdin=stdin, stdout=asyncio.subprocess.PIPE if not e.tty else asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE)
+            master = None
+            if listener is not None:
+                master = await self._receive_master(listener, proc)
+            e.pid = await self._read_pid(pid_file, proc)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        e.running = True
+        if e.tty:
+            # runc's own errors arrive on stderr even with a terminal; keep them for the exit record
+            e.session = ExecSession(proc, master)
+        else:
+            e.session = ExecSession(proc, None)
+        self.events.publish("container", f"exec_start: {' '.join(cfg['Cmd'])}", c.id, execID=e.id,
+                            image=c.config.get("Image"), name=c.name)
+        asyncio.ensure_future(self._wait(e, proc, workdir, listener))
+        return e
+
+    async def _receive_master(self, listener: socket.socket, proc: asyncio.subprocess.Process) -> int:
+        loop = asyncio.get_running_loop()
+        accept = asyncio.ensure_future(loop.sock_accept(listener))
+        exited = asyncio.ensure_future(proc.wait())
+        done, _ = await asyncio.wait({accept, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if accept not in done:
+            accept.cancel()
+            err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr else ""
+            raise errdefs.System(_exec_error(err))
+        exited.cancel()
+        conn, _ = accept.result()
+        with conn:
+            conn.setblocking(True)
+            _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+        if not fds:
+            raise errdefs.System("runtime did not hand over the exec's terminal")
+        return fds[0]
+
+    async def _read_pid(self, pid_file: str, proc: asyncio.subprocess.Process) -> int:
+        for _ in range(400):
+            try:
+                with open(pid_file) as f:
+                    text = f.read().strip()
+                if text:
+                    return int(text)
+            except FileNotFoundError:
+                pass
+            if proc.returncode is not None:
+                break
+            await asyncio.sleep(0.005)
+        if proc.returncode is not None and proc.returncode != 0:
+            err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr and proc.stdout is None else ""
+            if err:
+                raise errdefs.System(_exec_error(err))
+        return 0
+
+    async def _wait(self, e: ExecInstance, proc: asyncio.subprocess.Process, workdir: str,
+                    listener: socket.socket | None) -> None:
+        try:
+            code = await proc.wait()
+        finally:
+            if listener is not None:
+                listener.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+        e.exit_code = code if code >= 0 else 128 - code
+        e.running = False
+        e.done.set()
+        c = self.containers._by_id.get(e.container_id)
+        self.events.publish("container", "exec_die", e.container_id, execID=e.id, exitCode=str(e.exit_code),
+                            image=c.config.get("Image") if c else None, name=c.name if c else None)
+
+    def resize(self, exec_id: str, height: int, width: int) -> None:
+        e = self.get(exec_id)
+        if not e.running or e.session is None:
+            raise errdefs.Conflict(f"Exec {exec_id} is not running")
+        if e.session.master_fd is not None:
+            import fcntl
+            import struct
+            import termios
+
+            fcntl.ioctl(e.session.master_fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    def inspect(self, exec_id: str) -> dict:
+        e = self.get(exec_id)
+        cfg = e.config
+        cmd = list(cfg.get("Cmd") or [])
+        return {
+            "CanRemove": False, "ContainerID": e.container_id, "DetachKeys": cfg.get("DetachKeys") or "",
+            "ExitCode": e.exit_code, "ID": e.id, "OpenStderr": bool(cfg.get("AttachStderr")),
+            "OpenStdin": bool(cfg.get("AttachStdin")), "OpenStdout": bool(cfg.get("AttachStdout")),
+            "ProcessConfig": {"arguments": cmd[1:], "entrypoint": cmd[0] if cmd else "",
+                              "privileged": bool(cfg.get("Privileged")), "tty": bool(cfg.get("Tty")),
+                              "user": cfg.get("User") or ""},
+            "Running": e.running, "Pid": e.pid,
+        }
+
+    def _container_exited(self, c) -> None:
+        # Docker forgets a container's execs once it stops.
+        for exec_id in c.exec_ids:
+            e = self._execs.get(exec_id)
+            if e is not None and not e.running:
+                self._execs.pop(exec_id, None)
+        c.exec_ids = [i for i in c.exec_ids if i in self._execs]
+
+
+def _exec_error(stderr: str) -> str:
+    text = runtime_error_text(stderr)
+    return f"OCI runtime exec failed: exec failed: {text}: unknown"

@@ -1,0 +1,297 @@
+"""Image verbs with Docker's semantics: import, tag, remove (untag vs delete), history, prune."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shlex
+import time
+from typing import AsyncIterator
+
+from dockyard import errdefs
+from dockyard.image.images import Image, ImageStore, new_import_config
+from dockyard.oci import image as oimage
+from dockyard.oci import reference
+from dockyard.services.containers import ContainerService
+from dockyard.services.events import EventBus
+from dockyard.util import aiopipe, ids
+from dockyard.util.filters import Filters
+from dockyard.util.timeutil import parse_timestamp_ns
+
+DOCKER_VERSION = "25.0.0-dockyard"
+
+
+class ImageService:
+    def __init__(self, *, store: ImageStore, containers: ContainerService, events: EventBus) -> None:
+        self.store = store
+        self.containers = containers
+        self.events = events
+
+    def get(self, name: str) -> Image:
+        return self.store.get(name)
+
+    def list(self, *, all: bool = False, filters: Filters | None = None) -> list[Image]:
+        f = filters or Filters()
+        f.validate({"dangling", "label", "before", "since", "reference", "until"})
+        before = self.store.get(f.get("before")[0]).created if f.get("before") else None
+        since = self.store.get(f.get("since")[0]).created if f.get("since") else None
+        until = parse_timestamp_ns(f.get("until")[0]) if f.get("until") else None
+        out = []
+        for img in self.store.list():
+            if f.get("dangling"):
+                want = f.get("dangling")[0].lower() in ("true", "1")
+                if want != (not img.tags):
+                    continue
+            if not f.match_labels(img.container_config.get("Labels")):
+                continue
+            if before is not None and img.created >= before:
+                continue
+            if since is not None and img.created <= since:
+                continue
+            if until is not None and img.created >= until:
+                continue
+            if f.get("reference"):
+                shown = [reference.familiar(t) for t in img.tags]
+                if not any(fnmatch.fnmatch(s, pat) or fnmatch.fnmatch(s.rsplit(":", 1)[0], pat)
+                           for s in shown for pat in f.get("reference")):
+                    continue
+            out.append(img)
+        out.sort(key=lambda i: i.created, reverse=True)
+        return out
+
+    def containers_using(self, image_id: str) -> int:
+        return sum(1 for c in self.containers.all() if c.image_id == image_id)
+
+    # -- import --------------------------------------------------------------
+    async def import_tar(self, body: AsyncIterator[bytes], *, repo: str = "", tag: str = "", message: str = "",
+                         changes: list[str] = (), source: str = "-") -> Image:
+        ref = None
+        if repo:
+            ref = reference.parse(repo, default_tag=False)
+            if tag:
+                ref = ref.with_tag(tag)
+            elif ref.tag is None:
+                ref = ref.with_tag("latest")
+        container_config = apply_changes(oimage.empty_container_config(), changes)
+        layer = await aiopipe.consume_in_thread(body, lambda f: self.store.unpack_layer(f, None))
+        comment = message or f"Imported from {source}"
+        config = new_import_config(layer.diff_id, container_config=container_config, comment=comment,
+                                   created_ns=time.time_ns(), docker_version=DOCKER_VERSION)
+        img = self.store.create(config, [str(ref)] if ref else [])
+        self.events.publish("image", "import", img.id, name=img.id)
+        if ref:
+            self.events.publish("image", "tag", img.id, name=ref.familiar())
+        return img
+
+    # -- tag -----------------------------------------------------------------
+    def tag(self, name: str, repo: str, tag: str = "") -> None:
+        img = self.store.get(name)
+        ref = reference.parse(repo, default_tag=False)
+        if ref.digest:
+            raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
+        ref = ref.with_tag(tag) if tag else (ref if ref.tag else ref.with_tag("latest"))
+        self.store.tag(img.id, str(ref))
+        self.events.publish("image", "tag", img.id, name=ref.familiar())
+
+    # -- remove (Docker's ImageDelete) ----------------------------------------
+    def remove(self, name: str, *, force: bool = False, noprune: bool = False) -> list[dict]:
+        img = self.store.get(name)
+        records: list[dict] = []
+        refs = self.store.tags_of(img.id)
+        bare = name.removeprefix("sha256:")
+        if not img.id.removeprefix("sha256:").startswith(bare):
+            # A name was given: untag it; the image goes only with its last name.
+            if not force and len(refs) == 1:
+                user = self._first_user(img.id)
+                if user is not None:
+                    raise errdefs.Conflict(
+                        f'conflict: unable to remove repository reference "{name}" (must force) - container '
+                        f"{user.id[:12]} is using its referenced image {ids.short(img.id)}")
+            ref = str(reference.parse(name))
+            self.store.untag(ref)
+            records.append({"Untagged": reference.familiar(ref)})
+            self.events.publish("image", "untag", img.id, name=img.id)
+            if self.store.tags_of(img.id):
+                return records
+        elif len(refs) <= 1:
+            self._check_conflict(img, hard_only=force, ignore_refs=True)
+            for ref in refs:
+                self.store.untag(ref)
+                records.append({"Untagged": reference.familiar(ref)})
+                self.events.publish("image", "untag", img.id, name=img.id)
+        self._check_conflict(img, hard_only=force, ignore_refs=False)
+        for ref in self.store.tags_of(img.id):
+            self.store.untag(ref)
+            records.append({"Untagged": reference.familiar(ref)})
+        released = self.store.delete(img.id)
+        self.events.publish("image", "delete", img.id, name=img.id)
+        records.append({"Deleted": img.id})
+        records.extend({"Deleted": chain_id} for chain_id in released)
+        return records
+
+    def _first_user(self, image_id: str, running: bool | None = None):
+        for c in self.containers.all():
+            if c.image_id == image_id and (running is None or c.state.running == running):
+                return c
+        return None
+
+    def _check_conflict(self, img: Image, *, hard_only: bool, ignore_refs: bool) -> None:
+        short = ids.short(img.id)
+        if self.store.children_of(img.id):
+            raise errdefs.Conflict(f"conflict: unable to delete {short} (cannot be forced) - image has dependent "
+                                   f"child images")
+        running = self._first_user(img.id, running=True)
+        if running is not None:
+            raise errdefs.Conflict(f"conflict: unable to delete {short} (cannot be forced) - image is being used "
+                                   f"by running container {running.id[:12]}")
+        if hard_only:
+            return
+        if not ignore_refs and self.store.tags_of(img.id):
+            raise errdefs.Conflict(f"conflict: unable to delete {short} (must be forced) - image is referenced in "
+                                   f"multiple repositories")
+        stopped = self._first_user(img.id, running=False)
+        if stopped is not None:
+            raise errdefs.Conflict(f"conflict: unable to delete {short} (must be forced) - image is being used "
+                                   f"by stopped container {stopped.id[:12]}")
+
+    def history(self, name: str) -> list[dict]:
+        img = self.store.get(name)
+        hist = img.config.get("history") or []
+        chain = img.chain
+        out = []
+        layer_i = 0
+        for i, h in enumerate(hist):
+            empty = bool(h.get("empty_layer"))
+            size = 0
+            if not empty and layer_i < len(chain):
+                size = self.store.snapshots.usage(chain[layer_i])
+                layer_i += 1
+            out.append({"Comment": h.get("comment", ""), "Created": _created_s(h.get("created")),
+                        "CreatedBy": h.get("created_by", ""), "Id": "<missing>", "Size": size, "Tags": None})
+        out.reverse()
+        if out:
+            out[0]["Id"] = img.id
+            out[0]["Tags"] = [reference.familiar(t) for t in img.tags] or None
+        return out
+
+    def prune(self, filters: Filters) -> tuple[list[dict], int]:
+        filters.validate({"dangling", "until", "label", "label!"})
+        dangling_only = not filters.get("dangling") or filters.get("dangling")[0].lower() in ("true", "1")
+        until = parse_timestamp_ns(filters.get("until")[0]) if filters.get("until") else 0
+        used = {c.image_id for c in self.containers.all()}
+        deleted: list[dict] = []
+        reclaimed = 0
+        for img in self.store.list():
+            if img.id in used or (dangling_only and img.tags):
+                continue
+            if until and img.created >= until:
+                continue
+            if not filters.match_labels(img.container_config.get("Labels")):
+                continue
+            if self.store.children_of(img.id):
+                continue
+            for t in img.tags:
+                self.store.untag(t)
+                deleted.append({"Untagged": reference.familiar(t)})
+            released = self.store.delete(img.id)
+            reclaimed += img.size if released else 0
+            deleted.append({"Deleted": img.id})
+            self.events.publish("image", "delete", img.id, name=img.id)
+        return deleted, reclaimed
+
+
+def _created_s(created: str | None) -> int:
+    if not created:
+        return 0
+    try:
+        return parse_timestamp_ns(created) // 1_000_000_000
+    except ValueError:
+        return 0
+
+
+_CHANGE_INSTRUCTIONS = {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "ONBUILD", "USER", "VOLUME", "WORKDIR", "LABEL",
+                        "STOPSIGNAL"}
+
+
+def apply_changes(config: dict, changes: list[str]) -> dict:
+    """``docker import --change`` / ``commit --change``: the Dockerfile instructions that only touch config."""
+    for change in changes:
+        change = change.strip()
+        if not change:
+            continue
+        word, _, rest = change.partition(" ")
+        instr = word.upper()
+        rest = rest.strip()
+        if instr not in _CHANGE_INSTRUCTIONS:
+            raise errdefs.InvalidArgument(f"{word} is not a valid change command")
+        if instr in ("CMD", "ENTRYPOINT"):
+            config["Cmd" if instr == "CMD" else "Entrypoint"] = _exec_or_shell(rest)
+        elif instr in ("ENV", "LABEL"):
+            key = "Env" if instr == "ENV" else "Labels"
+            pairs = _key_values(rest, instr)
+            if instr == "ENV":
+                env = [e for e in (config.get("Env") or []) if e.split("=", 1)[0] not in dict(pairs)]
+                config["Env"] = env + [f"{k}={v}" for k, v in pairs]
+            else:
+                labels = dict(config.get("Labels") or {})
+                labels.update(pairs)
+                config[key] = labels
+        elif instr == "EXPOSE":
+            ports = dict(config.get("ExposedPorts") or {})
+            for p in rest.split():
+                ports[p if "/" in p else f"{p}/tcp"] = {}
+            config["ExposedPorts"] = ports
+        elif instr == "VOLUME":
+            vols = dict(config.get("Volumes") or {})
+            for v in _json_or_words(rest):
+                vols[v] = {}
+            config["Volumes"] = vols
+        elif instr == "USER":
+            config["User"] = rest
+        elif instr == "WORKDIR":
+            config["WorkingDir"] = rest
+        elif instr == "STOPSIGNAL":
+            config["StopSignal"] = rest
+        elif instr == "ONBUILD":
+            config["OnBuild"] = (config.get("OnBuild") or []) + [rest]
+    return config
+
+
+def _exec_or_shell(rest: str) -> list[str]:
+    if rest.startswith("["):
+        try:
+            val = json.loads(rest)
+            if isinstance(val, list) and all(isinstance(x, str) for x in val):
+                return val
+        except ValueError:
+            pass
+    return ["/bin/sh", "-c", rest]
+
+
+def _json_or_words(rest: str) -> list[str]:
+    if rest.startswith("["):
+        try:
+            val = json.loads(rest)
+            if isinstance(val, list):
+                return [str(x) for x in val]
+        except ValueError:
+            pass
+    return rest.split()
+
+
+def _key_values(rest: str, instr: str) -> list[tuple[str, str]]:
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        raise errdefs.InvalidArgument(f"{instr}: invalid quoting in {rest!r}") from None
+    if words and "=" not in words[0]:
+        if len(words) < 2:
+            raise errdefs.InvalidArgument(f"{instr} requires at least one argument")
+        return [(words[0], rest.split(None, 1)[1].strip())]
+    out = []
+    for w in words:
+        k, sep, v = w.partition("=")
+        if not sep:
+            raise errdefs.InvalidArgument(f"{instr} names can not be blank")
+        out.append((k, v))
+    return out

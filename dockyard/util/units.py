@@ -1,0 +1,64 @@
+"""Human-readable durations and sizes, exactly as Docker's go-units prints them."""
+
+from __future__ import annotations
+
+
+def human_duration(seconds: float) -> str:
+    """go-units ``HumanDuration``: "Less than a second", "About a minute", "3 hours", ..."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+_DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+_BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+
+
+def _go_g(value: float, precision: int) -> str:
+    """Go's ``%.<precision>g``."""
+    text = f"{value:.{precision}g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = exp[0]
+        digits = exp[1:].lstrip("0").rjust(2, "0")
+        text = f"{mant}e{sign}{digits}"
+    return text
+
+
+def human_size(size: float, precision: int = 4) -> str:
+    """go-units ``HumanSizeWithPrecision`` (SI units): "4.26MB", "1.98MB", "0B"."""
+    i = 0
+    while size >= 1000.0 and i < len(_DECIMAL) - 1:
+        size /= 1000.0
+        i += 1
+    return f"{_go_g(size, precision)}{_DECIMAL[i]}"
+
+
+def bytes_size(size: float) -> str:
+    """go-units ``BytesSize`` (binary units): "1.5GiB"."""
+    i = 0
+    while size >= 1024.0 and i < len(_BINARY) - 1:
+        size /= 1024.0
+        i += 1
+    return f"{_go_g(size, 4)}{_BINARY[i]}"
