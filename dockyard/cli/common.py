@@ -19,9 +19,10 @@ class StatusError(Exception):
 class Cli:
     """One CLI invocation: global options and a lazily made API client."""
 
-    def __init__(self, host: str | None = None, debug: bool = False) -> None:
+    def __init__(self, host: str | None = None, debug: bool = False, tls: dict | None = None) -> None:
         self.host = host
         self.debug = debug
+        self.tls = tls or None
         self._api = None
         self.out = sys.stdout
         self.err = sys.stderr
@@ -31,7 +32,12 @@ class Cli:
         if self._api is None:
             from dockyard.api.client.client import APIClient
 
-            self._api = APIClient(self.host)
+            tls = None
+            if self.tls is not None:
+                from dockyard.api.client.transport import TLSConfig
+
+                tls = TLSConfig(**self.tls)
+            self._api = APIClient(self.host, tls=tls)
         return self._api
 
     def close(self) -> None:

@@ -114,40 +114,53 @@ def _management_help(group: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+_TLS_VALUE_FLAGS = {"--tlscacert": "ca_cert", "--tlscert": "client_cert", "--tlskey": "client_key"}
+
+
 def _parse_globals(argv: list[str]):
-    """Global flags before the command: -H/--host, -D/--debug, -v/--version, -l/--log-level."""
+    """Global flags before the command: -H/--host, -D/--debug, -v/--version, -l/--log-level,
+    --tls/--tlsverify/--tlscacert/--tlscert/--tlskey (used for tcp:// hosts)."""
     host = None
     debug = False
+    tls: dict = {}
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("-H", "--host"):
+        name, eq, value = a.partition("=")
+        if a in ("-H", "--host", "-l", "--log-level", "--config", "-c", "--context") or \
+                (not eq and name in _TLS_VALUE_FLAGS):
             if i + 1 >= len(argv):
-                raise _Usage(f"flag needs an argument: {'--host' if a == '--host' else repr('H') + ' in -H'}")
-            host = argv[i + 1]
+                raise _Usage(f"flag needs an argument: {a}" if a.startswith("--")
+                             else f"flag needs an argument: '{a[1]}' in {a}")
+            value = argv[i + 1]
             i += 2
-        elif a.startswith("--host="):
-            host = a[7:]
+        elif a.startswith("-H") and len(a) > 2 and not a.startswith("--"):
+            name, value = "-H", a[2:].lstrip("=")
             i += 1
-        elif a.startswith("-H") and len(a) > 2:
-            host = a[2:].lstrip("=")
-            i += 1
-        elif a in ("-D", "--debug"):
-            debug = True
-            i += 1
-        elif a in ("-l", "--log-level", "--config", "-c", "--context"):
-            i += 2
-        elif a.startswith(("--log-level=", "--config=", "--context=")) or a in ("--tls", "--tlsverify"):
-            i += 1
-        elif a in ("-v", "--version"):
-            return host, debug, ["--version"]
-        elif a in ("-h", "--help"):
-            return host, debug, ["--help"]
-        elif a.startswith("-") and a != "-":
-            raise _Usage(f"unknown flag: {a}" if a.startswith("--") else f"unknown shorthand flag: {a[1]!r} in {a}")
         else:
+            i += 1
+        if name in ("-H", "--host"):
+            host = value
+        elif name in ("-D", "--debug"):
+            debug = True
+        elif name in ("-l", "--log-level", "--config", "-c", "--context"):
+            pass
+        elif name in _TLS_VALUE_FLAGS:
+            tls[_TLS_VALUE_FLAGS[name]] = value
+        elif name == "--tls":
+            tls.setdefault("verify", False)
+        elif name == "--tlsverify":
+            tls["verify"] = True
+        elif a in ("-v", "--version"):
+            return host, debug, tls, ["--version"]
+        elif a in ("-h", "--help"):
+            return host, debug, tls, ["--help"]
+        elif a.startswith("-") and a != "-":
+            raise _Usage(f"unknown flag: {name}" if a.startswith("--") else f"unknown shorthand flag: {a[1]!r} in {a}")
+        else:
+            i -= 1
             break
-    return host, debug, argv[i:]
+    return host, debug, tls, argv[i:]
 
 
 class _Usage(Exception):
@@ -157,7 +170,7 @@ class _Usage(Exception):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        host, debug, rest = _parse_globals(argv)
+        host, debug, tls, rest = _parse_globals(argv)
     except _Usage as e:
         sys.stderr.write(f"{e}\nSee '{PROG} --help'.\n\nUsage:  {PROG} [OPTIONS] COMMAND\n\n"
                          "A self-sufficient runtime for containers\n")
@@ -192,17 +205,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if host is None:
         host = os.environ.get("DOCKYARD_HOST") or os.environ.get("DOCKER_HOST") or None
-    return _invoke(entry, prog, args, host, debug)
+    return _invoke(entry, prog, args, host, debug, tls)
 
 
-def _invoke(entry: tuple[str, str, str], prog: str, args: list[str], host: str | None, debug: bool) -> int:
+def _invoke(entry: tuple[str, str, str], prog: str, args: list[str], host: str | None, debug: bool,
+            tls: dict | None = None) -> int:
     from importlib import import_module
 
     from .common import Cli, StatusError, daemon_error
 
     module, func, _ = entry
     cmd = getattr(import_module(f"dockyard.cli.commands.{module}"), func)
-    cli = Cli(host, debug)
+    cli = Cli(host, debug, tls)
     try:
         status = cmd(cli, prog, args)
         cli.out.flush()

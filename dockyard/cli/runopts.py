@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 
-from .common import filter_value  # noqa: F401 - re-exported for the commands
 from .flags import BOOL, INT, LIST, STR, Flag
 
 
@@ -549,9 +548,9 @@ def _restart_policy(value: str) -> dict:
         try:
             return {"Name": name, "MaximumRetryCount": int(count)}
         except ValueError:
-            raise OptionError(f"invalid restart policy format: maximum retry count must be an integer") from None
+            raise OptionError("invalid restart policy format: maximum retry count must be an integer") from None
     if count and name != "on-failure":
-        raise OptionError(f"invalid restart policy format: maximum retry count can only be used with 'on-failure'")
+        raise OptionError("invalid restart policy format: maximum retry count can only be used with 'on-failure'")
     return {"Name": name, "MaximumRetryCount": 0}
 
 

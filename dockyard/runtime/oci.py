@@ -85,11 +85,10 @@ class OCIRuntime:
     async def update(self, cid: str, resources: dict) -> None:
         await self._run("update", "--resources", "-", cid, input=json.dumps(resources).encode())
 
-    def exec_args(self, cid: str, process_file: str, *, tty: bool, console_socket: str | None,
-                  pid_file: str | None) -> list[str]:
+    def exec_args(self, cid: str, process_file: str, *, tty: bool, pid_file: str | None) -> list[str]:
         args = [*self.base_args(), "exec", "--process", process_file]
-        if tty and console_socket:
-            args += ["--tty", "--console-socket", console_socket]
+        if tty:
+            args.append("--tty")
         if pid_file:
             args += ["--pid-file", pid_file]
         return [*args, cid]

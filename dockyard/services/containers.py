@@ -133,6 +133,18 @@ class Attachment:
     def close(self) -> None:
         self.conn.close()
 
+    def park(self) -> None:
+        """Keep conmon's connection open but unread-from by the client (a detach).
+
+        conmon closes a StdinOnce container's stdin when an attach client goes away; a detach must not
+        do that, so the connection stays, drained, until the container exits."""
+        async def drain() -> None:
+            while await self.conn.read() is not None:
+                pass
+            self.conn.close()
+
+        asyncio.ensure_future(drain())
+
 
 # Which verbs each status allows; anything else is a Conflict.
 _ALLOWED = {

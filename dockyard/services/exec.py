@@ -1,24 +1,27 @@
 """Exec: extra processes in a running container, through ``runc exec``.
 
-The daemon owns an exec's stdio directly (pipes, or the pty master that runc
-hands over on a console socket). Execs do not outlive the daemon, as in Docker.
+The daemon owns an exec's stdio directly (pipes, or a pty whose other side is
+runc's own stdio: runc copies it to and from the container's terminal). Execs do not outlive the daemon, as in Docker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
 import shutil
-import socket
+import signal
+import struct
 import tempfile
+import termios
 from dataclasses import dataclass, field
 
 from dockyard import errdefs
 from dockyard.runtime import spec as rspec
 from dockyard.runtime import stdio
-from dockyard.runtime.oci import OCIRuntime, runtime_error_text
+from dockyard.runtime.oci import OCIRuntime
 from dockyard.runtime.users import resolve_user
 from dockyard.services.containers import ContainerService, Status
 from dockyard.services.events import EventBus
@@ -35,6 +38,7 @@ class ExecInstance:
     running: bool = False
     exit_code: int | None = None
     pid: int = 0
+    runtime_pid: int = 0
     started: bool = False
     session: "ExecSession | None" = field(default=None, repr=False)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -112,13 +116,7 @@ class ExecSession:
                 pass
 
     def close_stdin(self) -> None:
-        if self.master_fd is not None:
-            # EOF on a terminal is ^D, as a user would type it
-            try:
-                os.write(self.master_fd, b"\x04")
-            except OSError:
-                pass
-        elif self.proc.stdin is not None:
+        if self.master_fd is None and self.proc.stdin is not None:
             self.proc.stdin.close()
 
     def close(self) -> None:
@@ -186,61 +184,42 @@ class ExecService:
         process = rspec.exec_process(base, args=list(cfg["Cmd"]), env=list(cfg.get("Env") or []),
                                      cwd=cfg.get("WorkingDir") or None, user=user, tty=e.tty,
                                      privileged=bool(cfg.get("Privileged")))
-        if e.tty and console_size and all(console_size):
-            process["consoleSize"] = {"height": console_size[0], "width": console_size[1]}
         workdir = tempfile.mkdtemp(prefix="dyexec")
+        master = slave = None
         try:
             proc_file = os.path.join(workdir, "process.json")
             with open(proc_file, "w") as f:
                 json.dump(process, f)
             pid_file = os.path.join(workdir, "pid")
-            sock_path = os.path.join(workdir, "console.sock") if e.tty else None
-            listener = None
-            if sock_path:
-                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                listener.bind(sock_path)
-                listener.listen(1)
-                listener.setblocking(False)
-            args = self.runtime.exec_args(c.id, proc_file, tty=e.tty, console_socket=sock_path, pid_file=pid_file)
-            stdin = asyncio.subprocess.PIPE if cfg.get("AttachStdin") and not e.tty else asyncio.subprocess.DEVNULL
-            proc = await asyncio.create_subprocess_exec(
-                *args, stdin=stdin, stdout=asyncio.subprocess.PIPE if not e.tty else asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE)
-            master = None
-            if listener is not None:
-                master = await self._receive_master(listener, proc)
+            args = self.runtime.exec_args(c.id, proc_file, tty=e.tty, pid_file=pid_file)
+            if e.tty:
+                # runc in the foreground with a terminal makes the container's pty and copies between it and
+                # its own stdio; we give it a pty of ours, whose size it copies on SIGWINCH.
+                master, slave = os.openpty()
+                if console_size and all(console_size):
+                    _set_winsize(master, console_size[0], console_size[1])
+                proc = await asyncio.create_subprocess_exec(*args, stdin=slave, stdout=slave, stderr=slave,
+                                                            start_new_session=True)
+                os.close(slave)
+                slave = None
+            else:
+                stdin = asyncio.subprocess.PIPE if cfg.get("AttachStdin") else asyncio.subprocess.DEVNULL
+                proc = await asyncio.create_subprocess_exec(*args, stdin=stdin, stdout=asyncio.subprocess.PIPE,
+                                                            stderr=asyncio.subprocess.PIPE)
             e.pid = await self._read_pid(pid_file, proc)
         except BaseException:
+            for fd in (master, slave):
+                if fd is not None:
+                    os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
             raise
         e.running = True
-        if e.tty:
-            # runc's own errors arrive on stderr even with a terminal; keep them for the exit record
-            e.session = ExecSession(proc, master)
-        else:
-            e.session = ExecSession(proc, None)
+        e.runtime_pid = proc.pid
+        e.session = ExecSession(proc, master)
         self.events.publish("container", f"exec_start: {' '.join(cfg['Cmd'])}", c.id, execID=e.id,
                             image=c.config.get("Image"), name=c.name)
-        asyncio.ensure_future(self._wait(e, proc, workdir, listener))
+        asyncio.ensure_future(self._wait(e, proc, workdir))
         return e
-
-    async def _receive_master(self, listener: socket.socket, proc: asyncio.subprocess.Process) -> int:
-        loop = asyncio.get_running_loop()
-        accept = asyncio.ensure_future(loop.sock_accept(listener))
-        exited = asyncio.ensure_future(proc.wait())
-        done, _ = await asyncio.wait({accept, exited}, return_when=asyncio.FIRST_COMPLETED)
-        if accept not in done:
-            accept.cancel()
-            err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr else ""
-            raise errdefs.System(_exec_error(err))
-        exited.cancel()
-        conn, _ = accept.result()
-        with conn:
-            conn.setblocking(True)
-            _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
-        if not fds:
-            raise errdefs.System("runtime did not hand over the exec's terminal")
-        return fds[0]
 
     async def _read_pid(self, pid_file: str, proc: asyncio.subprocess.Process) -> int:
         for _ in range(400):
@@ -254,19 +233,12 @@ class ExecService:
             if proc.returncode is not None:
                 break
             await asyncio.sleep(0.005)
-        if proc.returncode is not None and proc.returncode != 0:
-            err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr and proc.stdout is None else ""
-            if err:
-                raise errdefs.System(_exec_error(err))
         return 0
 
-    async def _wait(self, e: ExecInstance, proc: asyncio.subprocess.Process, workdir: str,
-                    listener: socket.socket | None) -> None:
+    async def _wait(self, e: ExecInstance, proc: asyncio.subprocess.Process, workdir: str) -> None:
         try:
             code = await proc.wait()
         finally:
-            if listener is not None:
-                listener.close()
             shutil.rmtree(workdir, ignore_errors=True)
         e.exit_code = code if code >= 0 else 128 - code
         e.running = False
@@ -280,11 +252,11 @@ class ExecService:
         if not e.running or e.session is None:
             raise errdefs.Conflict(f"Exec {exec_id} is not running")
         if e.session.master_fd is not None:
-            import fcntl
-            import struct
-            import termios
-
-            fcntl.ioctl(e.session.master_fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+            _set_winsize(e.session.master_fd, height, width)
+            try:
+                os.kill(e.runtime_pid, signal.SIGWINCH)  # runc copies the new size to the container's pty
+            except ProcessLookupError:
+                pass
 
     def inspect(self, exec_id: str) -> dict:
         e = self.get(exec_id)
@@ -309,6 +281,5 @@ class ExecService:
         c.exec_ids = [i for i in c.exec_ids if i in self._execs]
 
 
-def _exec_error(stderr: str) -> str:
-    text = runtime_error_text(stderr)
-    return f"OCI runtime exec failed: exec failed: {text}: unknown"
+def _set_winsize(fd: int, height: int, width: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))

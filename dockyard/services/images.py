@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import shlex
@@ -51,10 +52,11 @@ class ImageService:
             if until is not None and img.created >= until:
                 continue
             if f.get("reference"):
-                shown = [reference.familiar(t) for t in img.tags]
-                if not any(fnmatch.fnmatch(s, pat) or fnmatch.fnmatch(s.rsplit(":", 1)[0], pat)
-                           for s in shown for pat in f.get("reference")):
+                # Only the matching names are listed (Docker's FamiliarMatch: the whole name:tag, or the name).
+                tags = [t for t in img.tags if any(_ref_match(p, t) for p in f.get("reference"))]
+                if not tags:
                     continue
+                img = dataclasses.replace(img, tags=tags)
             out.append(img)
         out.sort(key=lambda i: i.created, reverse=True)
         return out
@@ -198,6 +200,13 @@ class ImageService:
             deleted.append({"Deleted": img.id})
             self.events.publish("image", "delete", img.id, name=img.id)
         return deleted, reclaimed
+
+
+def _ref_match(pattern: str, ref: str) -> bool:
+    shown = reference.familiar(ref)
+    if fnmatch.fnmatchcase(shown, pattern):
+        return True
+    return ":" not in pattern.rsplit("/", 1)[-1] and fnmatch.fnmatchcase(shown.rsplit(":", 1)[0], pattern)
 
 
 def _created_s(created: str | None) -> int:

@@ -9,7 +9,7 @@
 
 The API version is negotiated lazily on the first call (``GET /_ping``, header
 ``Api-Version``): the client uses 1.44, or the daemon's version when that is
-lower. Every call of one client goes over one keep-alive connection; streams
+lower. ``DOCKER_API_VERSION`` in the environment pins it, as for the docker CLI. Every call of one client goes over one keep-alive connection; streams
 that must run beside other calls use ``fork()`` (same settings, own connection)
 or ``hijack()`` (always a new connection). Error statuses raise the typed
 errors of ``errors.py``; per-resource helpers live in ``resources.py``.
@@ -79,6 +79,10 @@ class APIClient:
         self._conn = Connection(self._connect, host_header="docker" if scheme == "unix" else
                                 parse_host(self.base_url)[1])
         self.user_agent = user_agent
+        if version is None:
+            import os
+
+            version = os.environ.get("DOCKER_API_VERSION") or None
         self._version = None if version in (None, "auto") else version
         self.ping_headers: dict[str, str] = {}
 

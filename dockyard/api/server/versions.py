@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from dockyard import errdefs
+
+log = logging.getLogger("dockyard.api")
 
 API_VERSION = "1.44"
 MIN_API_VERSION = "1.24"
@@ -37,8 +41,8 @@ async def version_middleware(request: web.Request, handler):
         request["api_version"] = v
     else:
         request["api_version"] = CURRENT
-    resp = await handler(request)
-    return resp
+    log.debug("%s %s", request.method, request.path_qs)
+    return await handler(request)
 
 
 def at_least(request: web.Request, v: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 from dockyard.api.client import errors
 from dockyard.cli.common import PROG, StatusError, daemon_error, inspect_container

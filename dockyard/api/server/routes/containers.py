@@ -372,7 +372,10 @@ async def pump_attachment(hj: streams.Hijacked, connecting, *, tty: bool, want_i
         while True:
             data = await hj.read()
             if not data:
-                att.close_stdin()
+                # Docker closes a container's stdin when the client's ends only without a terminal;
+                # on a terminal the session just ends (the client detached or went away).
+                if not tty:
+                    att.close_stdin()
                 return False
             data, detached = scanner.feed(data)
             if data:
@@ -388,6 +391,7 @@ async def pump_attachment(hj: streams.Hijacked, connecting, *, tty: bool, want_i
         tasks.add(in_task)
     closed = asyncio.ensure_future(hj.wait_closed())
     tasks.add(closed)
+    detached = False
     try:
         while True:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -396,6 +400,7 @@ async def pump_attachment(hj: streams.Hijacked, connecting, *, tty: bool, want_i
             if in_task is not None and in_task in done:
                 tasks.discard(in_task)
                 if in_task.result():
+                    detached = True
                     if on_detach:
                         on_detach()
                     break
@@ -403,7 +408,10 @@ async def pump_attachment(hj: streams.Hijacked, connecting, *, tty: bool, want_i
         for t in (out_task, in_task, closed):
             if t is not None and not t.done():
                 t.cancel()
-        att.close()
+        if (detached or tty) and hasattr(att, "park"):
+            att.park()
+        else:
+            att.close()
         if out_task.done() and not out_task.cancelled() and out_task.exception():
             log.debug("attach output: %s", out_task.exception())
 

@@ -22,8 +22,10 @@ def summary(svc: Services, img: Image, api_before_144: bool = False) -> dict:
         "RepoDigests": [], "RepoTags": [reference.familiar(t) for t in img.tags], "SharedSize": -1,
         "Size": img.size,
     }
+    if not img.tags:
+        out["RepoTags"], out["RepoDigests"] = ["<none>:<none>"], ["<none>@<none>"]
     if api_before_144:
-        out["VirtualSize"] = img.size
+        out["VirtualSize"] = img.size  # dropped in 1.44
     return out
 
 
@@ -46,17 +48,15 @@ def inspect_view(svc: Services, img: Image, api_before_144: bool) -> dict:
         "DockerVersion": cfg.get("docker_version", ""), "Author": cfg.get("author", ""),
         "Config": cfg.get("config") or oimage.empty_container_config(),
         "Architecture": cfg.get("architecture", ""), "Os": cfg.get("os", ""), "Size": img.size,
+        "VirtualSize": img.size,
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
         "RootFS": {"Type": "layers", "Layers": img.diff_ids},
         "Metadata": {"LastTagTime": format_ns(img.added)},
     }
     if cfg.get("variant"):
         out["Variant"] = cfg["variant"]
-    if api_before_144:
-        out["VirtualSize"] = img.size
-    else:
-        out.pop("Container")
-        out.pop("ContainerConfig")
+    if not api_before_144:
+        del out["VirtualSize"]  # dropped in 1.44; Container and ContainerConfig go in 1.45
     return out
 
 
