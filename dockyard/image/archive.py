@@ -622,7 +622,7 @@ def _next_header(ts: _TarStream) -> _Header | None:
             if nxt is None or nxt == ZERO_BLOCK:
                 return None
             raise errdefs.InvalidArgument("archive/tar: invalid tar header")
-        (name, mode, uid, gid, size, mtime, chk, typ, linkname, magic, _version, _uname, _gname,
+        (name, mode, uid, gid, size, mtime, _chk, typ, linkname, magic, _version, _uname, _gname,
          devmajor, devminor, prefix) = _USTAR.unpack(blk)
         if not _valid_header(blk):
             raise errdefs.InvalidArgument("archive/tar: invalid tar header")
@@ -979,7 +979,7 @@ class _Applier:
         if base.startswith(WHITEOUT_META_PREFIX):
             return  # AUFS bookkeeping (.wh..wh.plnk and friends)
         name = base[len(WHITEOUT_PREFIX):]
-        if name in (".", ".."):
+        if name in ("", ".", ".."):
             raise errdefs.InvalidArgument(f"invalid whiteout {h.name!r}")
         victim = f"{parent}/{name}" if parent else name
         self.op = ("mknod", "/" + victim)

@@ -453,8 +453,9 @@ def test_whiteout_edge_cases(area):
         apply(mktar(entry("a/b/file", data=b"x"), entry(".wh.a", data=b"")), dest / "a2")
     apply(mktar(entry(".wh.y", data=b""), entry("y", data=b"y")), dest / "b")  # dockerd: y wins
     assert (dest / "b/y").read_bytes() == b"y"
-    with pytest.raises(errdefs.InvalidArgument):
-        apply(mktar(entry(".wh...", data=b"")), dest / "c")
+    for bad in (".wh...", "d/.wh..", ".wh."):
+        with pytest.raises(errdefs.InvalidArgument, match="invalid whiteout"):
+            apply(mktar(entry(bad, data=b"")), dest / "c")
     apply(mktar(entry(".wh..wh..opq", data=b"")), dest / "d")  # opaque layer root
     assert os.getxattr(dest / "d", "trusted.overlay.opaque") == b"y"
     # a layer cannot set overlayfs' own xattrs directly
@@ -516,6 +517,12 @@ def test_zstd_bzip2_xz_input(tmp_path):
         packed = subprocess.run([tool, "-c"], input=data, capture_output=True, check=True).stdout
         res = apply(packed, tmp_path / tool)
         assert (res.diff_id, res.compressed_digest, res.compression) == (sha(data), sha(packed), tool)
+
+
+def test_plain_tar_whose_first_name_looks_like_a_magic_number(tmp_path):
+    data = mktar(entry("BZh91AY&SY", data=b"not bzip2"), entry("\x1f\x8b", data=b"not gzip"))
+    res = apply(data, tmp_path / "l")
+    assert res.compression is None and (tmp_path / "l/BZh91AY&SY").read_bytes() == b"not bzip2"
 
 
 def test_reads_from_a_pipe(tmp_path):

@@ -101,6 +101,8 @@ class OverlaySnapshotter:
         if active is not None:
             d = self.dir(active)
             tail = [f"upperdir={d}/diff", f"workdir={d}/work"]
+        # Redirects and metacopy would put content where a layer diff does not look: keep them off.
+        tail += ["redirect_dir=off", "metacopy=off"] if active is not None else []
         absolute = ",".join(["lowerdir=" + ":".join(f"{self.root}/l/{s}" for s in shorts), *tail])
         if len(absolute) <= MAX_MOUNT_DATA:
             return Mount("overlay", "overlay", (absolute,))
