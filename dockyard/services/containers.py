@@ -34,6 +34,7 @@ from dockyard.image.images import ImageStore
 from dockyard.network import etcfiles
 from dockyard.oci import reference
 from dockyard.runtime import spec as rspec
+from dockyard.runtime.logs import LogKeeper
 from dockyard.runtime import stdio
 from dockyard.runtime.monitor import ConmonMonitor, MonitorSpec
 from dockyard.runtime.oci import OCIRuntime
@@ -157,7 +158,7 @@ _ALLOWED = {
 class ContainerService:
     def __init__(self, *, db: MetadataDB, images: ImageStore, snapshots: OverlaySnapshotter,
                  runtime: OCIRuntime, monitor: ConmonMonitor, events: EventBus, data_root: str,
-                 init_binary: str | None = None) -> None:
+                 log_keeper: LogKeeper, init_binary: str | None = None) -> None:
         self.db = db
         self.images = images
         self.snapshots = snapshots
@@ -166,6 +167,7 @@ class ContainerService:
         self.events = events
         self.data_root = data_root
         self.init_binary = init_binary
+        self.log_keeper = log_keeper
         self.containers_dir = os.path.join(data_root, "containers")
         os.makedirs(self.containers_dir, exist_ok=True)
         self._by_id: dict[str, Container] = {}
@@ -248,6 +250,7 @@ class ContainerService:
                                       rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
                                       runtime=self.runtime.name)
         self._check_network_mode(hc["NetworkMode"])
+        validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
         path, args = cc.command_of(merged)
 
@@ -346,11 +349,12 @@ class ContainerService:
             pid = await self.monitor.create(MonitorSpec(
                 container_id=c.id, bundle=c.bundle, log_path=c.log_path, tty=c.tty,
                 stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
-                log_size_max=_log_size_max(hc)))
+                log_size_max=log_opts(hc)[0]))
         except errdefs.DockyardError as e:
             self._unmount_rootfs(c)
             await self._start_failed(c, e)
             raise
+        self.log_keeper.watch(c.log_path, log_opts(hc)[1])
         # Attachers waiting for this start connect now, between create and start: no output is lost.
         await self._connect_pending_attach(c)
         try:
@@ -468,6 +472,7 @@ class ContainerService:
         self._after_exit(c)
 
     async def _mark_exited(self, c: Container, code: int) -> None:
+        self.log_keeper.unwatch(c.log_path)
         await self.runtime.delete(c.id, force=True)
         self._unmount_rootfs(c)
         s = c.state
@@ -833,6 +838,7 @@ class ContainerService:
                     await self._mark_exited(c, 255)
                 self._after_exit(c)
                 continue
+            self.log_keeper.watch(c.log_path, log_opts(c.host_config)[1])
             status = Status.PAUSED if st.get("status") == "paused" else Status.RUNNING
             if status != c.state.status:
                 c.state.status = status
@@ -871,12 +877,35 @@ def _labels_excluded(specs: list[str], labels: dict | None) -> bool:
     return True
 
 
-def _log_size_max(hc: dict) -> int:
+LOG_DRIVERS = {"json-file", "local", "k8s-file"}
+_LOG_OPTS = {"max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag", "mode",
+             "max-buffer-size"}
+
+
+def log_opts(hc: dict) -> tuple[int, int]:
+    """(max-size in bytes or -1, max-file) of the container's json-file log."""
     opts = (hc.get("LogConfig") or {}).get("Config") or {}
-    raw = opts.get("max-size")
-    if not raw:
-        return -1
-    return parse_size(raw)
+    size = parse_size(opts["max-size"]) if opts.get("max-size") else -1
+    try:
+        files = int(opts.get("max-file") or 1)
+    except ValueError:
+        raise errdefs.InvalidArgument(f"invalid value for max-file: {opts.get('max-file')}") from None
+    return size, files
+
+
+def validate_log_config(hc: dict) -> None:
+    cfg = hc.get("LogConfig") or {}
+    driver = cfg.get("Type") or "json-file"
+    if driver not in LOG_DRIVERS:
+        raise errdefs.InvalidArgument(f"logger: no log driver named '{driver}' is registered")
+    for key in (cfg.get("Config") or {}):
+        if key not in _LOG_OPTS:
+            raise errdefs.InvalidArgument(f"unknown log opt '{key}' for {driver} log driver")
+    size, files = log_opts(hc)
+    if files < 1:
+        raise errdefs.InvalidArgument("max-file cannot be less than 1")
+    if files > 1 and size < 0:
+        raise errdefs.InvalidArgument("max-file cannot be set when max-size is not set")
 
 
 def parse_size(text: str) -> int:

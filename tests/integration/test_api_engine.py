@@ -368,3 +368,29 @@ def test_import_keeps_escaping_tar_entries_inside(engine, name):
     finally:
         remove(engine, cid)
         api(engine, "DELETE", f"/images/{name}?force=1")
+
+
+def test_log_rotation_keeps_max_file_files_of_max_size(engine, name):
+    cid = make(engine, name, ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done"],
+               HostConfig={"LogConfig": {"Type": "json-file", "Config": {"max-size": "10k", "max-file": "3"}}})
+    try:
+        api(engine, "POST", f"/containers/{cid}/start")
+        api(engine, "POST", f"/containers/{cid}/wait")
+        _, _, raw = api(engine, "GET", f"/containers/{cid}/logs?stdout=1")
+        lines = b"".join(d for _, d in parse_frames(raw)).decode().splitlines()
+        numbers = [int(x.split("-")[1]) for x in lines]
+        # the newest lines, with no gap, and only what fits in about three files of 10 KiB
+        assert numbers[-1] == 2999 and numbers == list(range(numbers[0], 3000))
+        assert 100 < len(numbers) < 3000
+    finally:
+        remove(engine, cid)
+
+
+def test_bad_log_options_are_refused(engine, name):
+    status, _, body = api(engine, "POST", f"/containers/create?name={name}",
+                          {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "nosuchdriver"}}})
+    assert status == 400 and "nosuchdriver" in body["message"]
+    status, _, body = api(engine, "POST", f"/containers/create?name={name}",
+                          {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "json-file",
+                                                                            "Config": {"bogus": "1"}}}})
+    assert status == 400 and "unknown log opt 'bogus'" in body["message"]
