@@ -17,7 +17,7 @@ from aiohttp import web
 from dockyard.api.server.app import Services, make_app
 from dockyard.daemon.config import DaemonConfig, parse_args
 from dockyard.image.images import ImageStore
-from dockyard.runtime.logs import LogKeeper
+from dockyard.runtime.logs import LogRotator
 from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
 from dockyard.runtime.oci import OCIRuntime
 from dockyard.services.containers import ContainerService
@@ -86,11 +86,11 @@ class Daemon:
                                 persist_dir=os.path.join(exec_root, "persist"),
                                 binary=shutil.which(cfg.conmon) or cfg.conmon)
         self.events = EventBus()
-        self.log_keeper = LogKeeper()
+        self.log_rotator = LogRotator()
         init_binary = cfg.init_path if os.path.exists(cfg.init_path) else shutil.which("tini-static")
         self.containers = ContainerService(db=self.db, images=image_store, snapshots=snapshots, runtime=runtime,
                                            monitor=monitor, events=self.events, data_root=root,
-                                           log_keeper=self.log_keeper, init_binary=init_binary)
+                                           log_rotator=self.log_rotator, init_binary=init_binary)
         execs = ExecService(containers=self.containers, runtime=runtime, events=self.events)
         images = ImageService(store=image_store, containers=self.containers, events=self.events)
         system = SystemService(containers=self.containers, images=image_store, runtime=runtime, data_root=root,
@@ -109,7 +109,7 @@ class Daemon:
 
     async def start(self) -> None:
         self.watcher.start()
-        self.log_keeper.start()
+        self.log_rotator.start()
         await self.containers.reconcile()
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
@@ -139,7 +139,7 @@ class Daemon:
 
     async def stop(self) -> None:
         self.watcher.close()
-        self.log_keeper.close()
+        self.log_rotator.close()
         await self.containers.shutdown()
         if self.runner is not None:
             await self.runner.cleanup()

@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Iterator
 
-from dockyard.util.inotify import IN_MOVED_TO, Inotify
 from dockyard.util.timeutil import parse_rfc3339_ns
 
 
@@ -185,70 +184,69 @@ def _wanted(e: LogEntry, stdout: bool, stderr: bool, since_ns: int) -> bool:
     return not (since_ns and e.time_ns < since_ns)
 
 
-class LogKeeper:
-    """Docker's ``max-file`` rotation on top of conmon's ``--log-size-max``.
+class LogRotator:
+    """Docker's ``max-size``/``max-file`` rotation for conmon-written logs.
 
-    conmon replaces a full log by a new empty file (rename over it), which on its own keeps
-    no history. A hard link ``<log>.keep`` always names the current file; when conmon replaces
-    it, the old inode lives on through that link and is shifted into ``<log>.1``, ``.2``...
-    While the daemon is down the link still saves the first replaced file; it is moved into
-    place at the next start."""
+    While the daemon runs it watches the size of each log that has a ``max-file`` above 1;
+    past ``max-size`` it renames ``log`` → ``log.1`` (shifting older ones up) and asks conmon
+    to reopen its log (ctl message 2). conmon keeps appending to the renamed file until it
+    reopens, so the files stay contiguous. While the daemon is away, conmon's own
+    ``--log-size-max`` (set to max-size × max-file) bounds the disk used."""
 
-    def __init__(self) -> None:
-        self._ino = Inotify()
-        self._watches: dict[int, tuple[str, int]] = {}
-        self._by_path: dict[str, int] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self._ino.fd, self._ready)
-
-    def watch(self, log_path: str, max_files: int) -> None:
-        if max_files <= 1 or log_path in self._by_path:
-            return
-        keep = log_path + ".keep"
-        try:
-            if os.path.exists(keep) and os.stat(keep).st_ino != os.stat(log_path).st_ino:
-                self._rotate(log_path, max_files)  # conmon rotated while we were away
-            elif not os.path.exists(keep):
-                os.link(log_path, keep)
-        except FileNotFoundError:
-            pass
-        wd = self._ino.add_watch(os.path.dirname(log_path), IN_MOVED_TO)
-        self._watches[wd] = (log_path, max_files)
-        self._by_path[log_path] = wd
-
-    def unwatch(self, log_path: str) -> None:
-        wd = self._by_path.pop(log_path, None)
-        if wd is not None:
-            self._watches.pop(wd, None)
-            self._ino.rm_watch(wd)
-
-    def _ready(self) -> None:
-        for wd, _mask, name in self._ino.read():
-            entry = self._watches.get(wd)
-            if entry and name == os.path.basename(entry[0]):
-                self._rotate(*entry)
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self._watched: dict[str, tuple[str, int, int]] = {}
+        self._task: asyncio.Task | None = None
 
     @staticmethod
-    def _rotate(log_path: str, max_files: int) -> None:
-        keep = log_path + ".keep"
+    def monitor_limit(max_size: int, max_files: int) -> int:
+        """The size at which conmon itself truncates the log."""
+        if max_size <= 0:
+            return -1
+        return max_size * max_files if max_files > 1 else max_size
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    def watch(self, log_path: str, bundle: str, max_size: int, max_files: int) -> None:
+        if max_size > 0 and max_files > 1:
+            self._watched[log_path] = (bundle, max_size, max_files)
+
+    def unwatch(self, log_path: str) -> None:
+        self._watched.pop(log_path, None)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            for path, (bundle, max_size, max_files) in list(self._watched.items()):
+                try:
+                    if os.stat(path).st_size > max_size:
+                        self.rotate(path, bundle, max_files)
+                except OSError:
+                    continue
+
+    @staticmethod
+    def rotate(log_path: str, bundle: str, max_files: int) -> None:
         for n in range(max_files - 1, 0, -1):
             src = f"{log_path}.{n}"
-            if os.path.exists(src):
-                if n + 1 >= max_files:
-                    os.unlink(src)
-                else:
-                    os.replace(src, f"{log_path}.{n + 1}")
-        if os.path.exists(keep):
-            os.replace(keep, f"{log_path}.1")
+            if not os.path.exists(src):
+                continue
+            if n + 1 >= max_files:
+                os.unlink(src)
+            else:
+                os.replace(src, f"{log_path}.{n + 1}")
+        os.replace(log_path, f"{log_path}.1")
         try:
-            os.link(log_path, keep)
-        except (FileNotFoundError, FileExistsError):
+            fd = os.open(os.path.join(bundle, "ctl"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            os.write(fd, b"2 0 0\n")  # conmon: reopen the log file
+        except OSError:
             pass
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
-        if self._loop is not None:
-            self._loop.remove_reader(self._ino.fd)
-        self._ino.close()
+        if self._task is not None:
+            self._task.cancel()

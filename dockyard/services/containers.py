@@ -34,7 +34,7 @@ from dockyard.image.images import ImageStore
 from dockyard.network import etcfiles
 from dockyard.oci import reference
 from dockyard.runtime import spec as rspec
-from dockyard.runtime.logs import LogKeeper
+from dockyard.runtime.logs import LogRotator
 from dockyard.runtime import stdio
 from dockyard.runtime.monitor import ConmonMonitor, MonitorSpec
 from dockyard.runtime.oci import OCIRuntime
@@ -158,7 +158,7 @@ _ALLOWED = {
 class ContainerService:
     def __init__(self, *, db: MetadataDB, images: ImageStore, snapshots: OverlaySnapshotter,
                  runtime: OCIRuntime, monitor: ConmonMonitor, events: EventBus, data_root: str,
-                 log_keeper: LogKeeper, init_binary: str | None = None) -> None:
+                 log_rotator: LogRotator, init_binary: str | None = None) -> None:
         self.db = db
         self.images = images
         self.snapshots = snapshots
@@ -167,7 +167,7 @@ class ContainerService:
         self.events = events
         self.data_root = data_root
         self.init_binary = init_binary
-        self.log_keeper = log_keeper
+        self.log_rotator = log_rotator
         self.containers_dir = os.path.join(data_root, "containers")
         os.makedirs(self.containers_dir, exist_ok=True)
         self._by_id: dict[str, Container] = {}
@@ -349,12 +349,12 @@ class ContainerService:
             pid = await self.monitor.create(MonitorSpec(
                 container_id=c.id, bundle=c.bundle, log_path=c.log_path, tty=c.tty,
                 stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
-                log_size_max=log_opts(hc)[0]))
+                log_size_max=LogRotator.monitor_limit(*log_opts(hc))))
         except errdefs.DockyardError as e:
             self._unmount_rootfs(c)
             await self._start_failed(c, e)
             raise
-        self.log_keeper.watch(c.log_path, log_opts(hc)[1])
+        self.log_rotator.watch(c.log_path, c.bundle, *log_opts(hc))
         # Attachers waiting for this start connect now, between create and start: no output is lost.
         await self._connect_pending_attach(c)
         try:
@@ -472,7 +472,7 @@ class ContainerService:
         self._after_exit(c)
 
     async def _mark_exited(self, c: Container, code: int) -> None:
-        self.log_keeper.unwatch(c.log_path)
+        self.log_rotator.unwatch(c.log_path)
         await self.runtime.delete(c.id, force=True)
         self._unmount_rootfs(c)
         s = c.state
@@ -838,7 +838,7 @@ class ContainerService:
                     await self._mark_exited(c, 255)
                 self._after_exit(c)
                 continue
-            self.log_keeper.watch(c.log_path, log_opts(c.host_config)[1])
+            self.log_rotator.watch(c.log_path, c.bundle, *log_opts(c.host_config))
             status = Status.PAUSED if st.get("status") == "paused" else Status.RUNNING
             if status != c.state.status:
                 c.state.status = status

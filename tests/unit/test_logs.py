@@ -44,26 +44,15 @@ def test_rotated_files_are_read_oldest_first(tmp_path):
     assert [e.data for e in logs.read_entries(str(p))] == [b"one\n", b"two\n", b"three\n"]
 
 
-def test_keeper_turns_conmon_replacements_into_numbered_files(tmp_path):
+def test_rotator_shifts_files_and_keeps_at_most_max_file(tmp_path):
     p = str(tmp_path / "ctr.log")
-    write(p, f"{T.format(1)} stdout F first")
-
-    def conmon_rotates(line):
-        write(p + ".tmp", line)
-        os.replace(p + ".tmp", p)  # what conmon does when the log is full
-
-    async def scenario():
-        keeper = logs.LogKeeper()
-        keeper.start()
-        keeper.watch(p, 3)
-        for i in range(2, 5):
-            conmon_rotates(f"{T.format(i)} stdout F n{i}")
-            await asyncio.sleep(0.05)
-        keeper.close()
-
-    asyncio.run(scenario())
-    assert sorted(os.listdir(tmp_path)) == ["ctr.log", "ctr.log.1", "ctr.log.2", "ctr.log.keep"]
-    assert [e.data for e in logs.read_entries(p)] == [b"n2\n", b"n3\n", b"n4\n"]
+    for i in range(1, 5):
+        write(p, f"{T.format(i)} stdout F n{i}")
+        logs.LogRotator.rotate(p, str(tmp_path), 3)  # no conmon here: the ctl fifo is absent
+    write(p, f"{T.format(5)} stdout F n5")
+    assert sorted(os.listdir(tmp_path)) == ["ctr.log", "ctr.log.1", "ctr.log.2"]
+    assert [e.data for e in logs.read_entries(p)] == [b"n3\n", b"n4\n", b"n5\n"]
+    assert logs.LogRotator.monitor_limit(10, 3) == 30 and logs.LogRotator.monitor_limit(10, 1) == 10
 
 
 def test_follow_reads_the_rest_of_a_rotated_file(tmp_path):
