@@ -96,6 +96,7 @@ class Container:
     pending_attach: list[asyncio.Future] = field(default_factory=list, repr=False)
     exec_ids: list[str] = field(default_factory=list, repr=False)
     stop_requested: bool = False
+    runtime_cleanup: asyncio.Future | None = field(default=None, repr=False)
 
     @property
     def bundle(self) -> str:
@@ -341,6 +342,9 @@ class ContainerService:
             raise errdefs.Conflict(f"container is marked for removal and cannot be started")
         hc = c.host_config
         c.stop_requested = False
+        if c.runtime_cleanup is not None:
+            await c.runtime_cleanup
+            c.runtime_cleanup = None
         try:
             self._mount_rootfs(c)
             spec = self._build_spec(c)
@@ -472,20 +476,24 @@ class ContainerService:
         self._after_exit(c)
 
     async def _mark_exited(self, c: Container, code: int) -> None:
-        self.log_rotator.unwatch(c.log_path)
-        await self.runtime.delete(c.id, force=True)
-        self._unmount_rootfs(c)
         s = c.state
         s.status, s.pid, s.exit_code, s.finished_at = Status.EXITED, 0, code & 0xFF, time.time_ns()
         s.oom_killed = self.monitor.oom_killed(c.id)
         s.monitor_pid = 0
         self._save_state(c)
-        self.monitor.forget(c.id)
         if s.oom_killed:
             self.events.publish("container", "oom", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
         self.events.publish("container", "die", c.id, exitCode=str(s.exit_code), image=c.config.get("Image"),
                             name=c.name, **self._labels(c))
+        # Waiters learn the exit now; the cleanup below still holds the lock, so a start or a remove
+        # that follows waits for it.
         self._resolve_waiters(c, ("next-exit", "not-running"), s.exit_code)
+        self.log_rotator.unwatch(c.log_path)
+        self._unmount_rootfs(c)
+        self.monitor.forget(c.id)
+        # runc's own record of the container (state dir, cgroup) goes in the background: only a
+        # new start of this container needs it gone, and it waits for it.
+        c.runtime_cleanup = asyncio.ensure_future(self.runtime.delete(c.id, force=True))
 
     def _after_exit(self, c: Container) -> None:
         for hook in self.on_exit_hooks:
@@ -641,9 +649,11 @@ class ContainerService:
         async with c.lock:
             if c.id not in self._by_id:
                 return
+            cleaned = c.state.status in (Status.EXITED, Status.CREATED)  # runc's state went at exit
             c.state.status = Status.REMOVING
             self._save_state(c)
-            await self.runtime.delete(c.id, force=True)
+            if not cleaned:
+                await self.runtime.delete(c.id, force=True)
             self._unmount_rootfs(c)
             self.monitor.forget(c.id)
             self._release_layers(c.id)

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from dockyard.api.server import streams
+from dockyard.api.server import streams, versions
 from dockyard.api.server.app import Router, json_response, services
 from dockyard.util.filters import Filters
 from dockyard.util.timeutil import parse_timestamp_ns
@@ -54,11 +54,28 @@ async def system_df(request: web.Request) -> web.Response:
     from dockyard.api.server.routes.images import summary as image_summary
 
     svc = services(request)
-    imgs = [image_summary(svc, img) for img in svc.images.list(all=True)]
+    images = svc.images.list(all=True)
+    uses: dict[str, int] = {}
+    for img in images:
+        for chain_id in img.chain:
+            uses[chain_id] = uses.get(chain_id, 0) + 1
+    imgs = []
+    for img in images:
+        summary = image_summary(svc, img, api_before_144=not versions.at_least(request, "1.44"))
+        summary["SharedSize"] = sum(svc.images.store.layer_size(c) for c in img.chain if uses[c] > 1)
+        imgs.append(summary)
     ctrs = [container_summary(svc, c, size=True) for c in svc.containers.all()]
     layers = svc.system.layers_size()
     return json_response({"LayersSize": layers, "Images": imgs, "Containers": ctrs, "Volumes": [],
                           "BuildCache": []})
+
+
+async def prune_nothing(request: web.Request) -> web.Response:
+    """Prune of a resource kind this daemon does not create yet (networks, volumes, build cache): nothing to do."""
+    kind = request.path.rstrip("/").split("/")[-2]
+    key = {"networks": "NetworksDeleted", "volumes": "VolumesDeleted", "build": "CachesDeleted"}[kind]
+    body = {key: None} if kind == "networks" else {key: None, "SpaceReclaimed": 0}
+    return json_response(body)
 
 
 def register(r: Router) -> None:
@@ -68,4 +85,6 @@ def register(r: Router) -> None:
     r.add("GET", "/info", info)
     r.add("GET", "/events", events)
     r.add("GET", "/system/df", system_df)
+    for kind in ("networks", "volumes", "build"):
+        r.add("POST", f"/{kind}/prune", prune_nothing)
 
