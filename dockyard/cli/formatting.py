@@ -14,72 +14,13 @@ from __future__ import annotations
 
 import time
 
-_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks"..."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = _go_round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
-
-
-def _go_round(x: float) -> int:
-    """Go's math.Round: half away from zero."""
-    return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+from dockyard.util.units import bytes_size, human_duration, human_size  # noqa: F401 (re-exported)
 
 
 def since(ts: float, now: float | None = None) -> str:
     """"<duration> ago" as docker's CREATED columns print it."""
     now = time.time() if now is None else now
     return human_duration(max(0.0, now - ts)) + " ago"
-
-
-def _go_g(value: float, precision: int) -> str:
-    """Go's fmt %.<p>g (same as C's for the magnitudes used here, but 'e+03' style exponents)."""
-    return "%.*g" % (precision, value)
-
-
-def human_size(size: float, precision: int = 4) -> str:
-    """go-units HumanSizeWithPrecision: 1982957 -> '1.98MB' (precision 3), SI (1000) units."""
-    size = float(size)
-    i = 0
-    while size >= 1000.0 and i < len(_DECIMAL_UNITS) - 1:
-        size /= 1000.0
-        i += 1
-    return _go_g(size, precision) + _DECIMAL_UNITS[i]
-
-
-def bytes_size(size: float) -> str:
-    """go-units BytesSize: binary units with %.4g, e.g. '1.5GiB'."""
-    size = float(size)
-    i = 0
-    while size >= 1024.0 and i < len(_BINARY_UNITS) - 1:
-        size /= 1024.0
-        i += 1
-    return _go_g(size, 4) + _BINARY_UNITS[i]
 
 
 def truncate_id(id_: str) -> str:

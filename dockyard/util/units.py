@@ -36,14 +36,8 @@ _BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
 
 
 def _go_g(value: float, precision: int) -> str:
-    """Go's ``%.<precision>g``."""
-    text = f"{value:.{precision}g}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        sign = exp[0]
-        digits = exp[1:].lstrip("0").rjust(2, "0")
-        text = f"{mant}e{sign}{digits}"
-    return text
+    """Go's ``%.<precision>g`` (C's, as Python's: two-digit exponents)."""
+    return "%.*g" % (precision, value)
 
 
 def human_size(size: float, precision: int = 4) -> str:
