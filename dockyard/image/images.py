@@ -61,6 +61,35 @@ class Layer:
     size: int
 
 
+_LAYER_MEDIA = {"gzip": oimage.MEDIA_LAYER_GZIP, "zstd": oimage.MEDIA_LAYER + "+zstd"}
+
+
+class _Tee:
+    """A reader that also writes everything read into a content writer."""
+
+    def __init__(self, src: BinaryIO, sink) -> None:
+        self._src = src
+        self._sink = sink
+
+    def readinto(self, buf) -> int:
+        readinto = getattr(self._src, "readinto", None)
+        if readinto is not None:
+            n = readinto(buf) or 0
+        else:
+            data = self._src.read(len(buf))
+            n = len(data)
+            buf[:n] = data
+        if n:
+            self._sink.write(bytes(memoryview(buf)[:n]))
+        return n
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._src.read(n)
+        if data:
+            self._sink.write(data)
+        return data
+
+
 class ImageStore:
     def __init__(self, db: MetadataDB, content: ContentStore, snapshots: OverlaySnapshotter) -> None:
         self.db = db
@@ -110,20 +139,36 @@ class ImageStore:
 
     # -- layers ----------------------------------------------------------
     def unpack_layer(self, stream: BinaryIO, parent: str | None) -> Layer:
-        """Apply one layer tar on top of the chain ``parent``; an identical layer is shared, not duplicated."""
+        """Apply one layer tar on top of the chain ``parent``; an identical layer is shared, not duplicated.
+
+        The bytes as they came are kept as a content blob too, so save and push give them back unchanged."""
         key = f"extract-{ids.new_id()[:16]}"
         self.snapshots.prepare(key, parent)
+        writer = self.content.writer()
         try:
-            applied = archive.apply_layer(stream, self.snapshots.upper_dir(key))
+            applied = archive.apply_layer(_Tee(stream, writer), self.snapshots.upper_dir(key))
+            blob = writer.commit()
         except BaseException:
+            writer.abort()
             self.snapshots.remove(key)
             raise
+        media = _LAYER_MEDIA.get(applied.compression or "", oimage.MEDIA_LAYER)
+        if self.db.execute("INSERT OR IGNORE INTO layer_blobs (diff_id, digest, media_type, size) "
+                           "VALUES (?,?,?,?)", (applied.diff_id, blob, media, self.content.size(blob))) == 0:
+            kept = self.layer_blob(applied.diff_id)
+            if kept is not None and kept[0] != blob:
+                self.content.delete(blob)  # the same layer is already kept in another encoding
         chain_id = applied.diff_id if parent is None else dg.sha256_bytes(f"{parent} {applied.diff_id}".encode())
         if self.snapshots.exists(chain_id):
             self.snapshots.remove(key)
         else:
             self.snapshots.commit(chain_id, key)
         return Layer(chain_id, applied.diff_id, self.snapshots.usage(chain_id))
+
+    def layer_blob(self, diff_id: str) -> tuple[str, str, int] | None:
+        """(digest, media type, size) of the stored tar of a layer, if kept."""
+        r = self.db.query_one("SELECT digest, media_type, size FROM layer_blobs WHERE diff_id=?", (diff_id,))
+        return (r["digest"], r["media_type"], r["size"]) if r else None
 
     def layer_size(self, chain_id: str) -> int:
         return self.snapshots.usage(chain_id)
@@ -169,7 +214,19 @@ class ImageStore:
             c.execute("DELETE FROM tags WHERE image_id=?", (image_id,))
             c.execute("DELETE FROM images WHERE id=?", (image_id,))
         self.content.delete(image_id)
-        return self.release_layers(img.chain)
+        released = self.release_layers(img.chain)
+        self._release_blobs(img.diff_ids)
+        return released
+
+    def _release_blobs(self, diff_ids: list[str]) -> None:
+        used: set[str] = set()
+        for r in self.db.query("SELECT config FROM images"):
+            used.update(json.loads(r["config"]).get("rootfs", {}).get("diff_ids") or [])
+        for diff_id in set(diff_ids) - used:
+            blob = self.layer_blob(diff_id)
+            if blob is not None:
+                self.db.execute("DELETE FROM layer_blobs WHERE diff_id=?", (diff_id,))
+                self.content.delete(blob[0])
 
     def release_layers(self, chain: list[str]) -> list[str]:
         """Remove layer snapshots of ``chain`` (top down) that no image and no child snapshot uses."""

@@ -7,6 +7,8 @@ Schema (version 1)::
         id      image ID = digest of the config blob
         config  the image config JSON (also kept as a blob in the content store)
     tags(ref PK, image_id -> images, added)  normalized references (docker.io/library/busybox:latest)
+    layer_blobs(diff_id PK, digest, media_type, size)
+        the layer tar as it came in (content store blob), for save and push
     snapshots(key PK, sid UNIQUE, parent, kind, short, created, size)
         key     chain ID for committed layers, container ID (or "<id>-init") for active ones
     containers(id PK, name UNIQUE, image_id, created, config, host_config, extra)
@@ -38,6 +40,8 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS tags (
     ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id), added INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);
+CREATE TABLE IF NOT EXISTS layer_blobs (
+    diff_id TEXT PRIMARY KEY, digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, sid TEXT NOT NULL UNIQUE, parent TEXT, kind TEXT NOT NULL,
     short TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT -1);
