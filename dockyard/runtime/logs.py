@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Iterator
 
+from dockyard.util.inotify import IN_MODIFY, IN_MOVED_TO, Inotify
 from dockyard.util.timeutil import parse_rfc3339_ns
 
 
@@ -187,16 +188,19 @@ def _wanted(e: LogEntry, stdout: bool, stderr: bool, since_ns: int) -> bool:
 class LogRotator:
     """Docker's ``max-size``/``max-file`` rotation for conmon-written logs.
 
-    While the daemon runs it watches the size of each log that has a ``max-file`` above 1;
-    past ``max-size`` it renames ``log`` → ``log.1`` (shifting older ones up) and asks conmon
-    to reopen its log (ctl message 2). conmon keeps appending to the renamed file until it
-    reopens, so the files stay contiguous. While the daemon is away, conmon's own
-    ``--log-size-max`` (set to max-size × max-file) bounds the disk used."""
+    The daemon watches (inotify) the logs that have a ``max-file`` above 1; past ``max-size`` it
+    renames ``log`` → ``log.1`` (shifting older ones up) and asks conmon to reopen its log (ctl
+    message 2). conmon keeps appending to the renamed file until it reopens, so the files stay
+    contiguous. conmon's own ``--log-size-max`` (max-size × max-file) bounds the disk while the
+    daemon is away; when conmon had to cut the log itself (the writer outran us, or we were
+    away), the numbered files no longer join up with the new one, and are dropped: a shorter
+    history, never one with a hole in it."""
 
-    def __init__(self, interval: float = 0.25) -> None:
-        self.interval = interval
-        self._watched: dict[str, tuple[str, int, int]] = {}
-        self._task: asyncio.Task | None = None
+    def __init__(self) -> None:
+        self._ino = Inotify()
+        self._by_wd: dict[int, str] = {}
+        self._watched: dict[str, _RotatedLog] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
     def monitor_limit(max_size: int, max_files: int) -> int:
@@ -206,47 +210,88 @@ class LogRotator:
         return max_size * max_files if max_files > 1 else max_size
 
     def start(self) -> None:
-        self._task = asyncio.ensure_future(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._ino.fd, self._ready)
 
     def watch(self, log_path: str, bundle: str, max_size: int, max_files: int) -> None:
-        if max_size > 0 and max_files > 1:
-            self._watched[log_path] = (bundle, max_size, max_files)
+        if max_size <= 0 or max_files <= 1 or log_path in self._watched:
+            return
+        wd = self._ino.add_watch(os.path.dirname(log_path), IN_MODIFY | IN_MOVED_TO)
+        self._by_wd[wd] = log_path
+        self._watched[log_path] = _RotatedLog(log_path, bundle, max_size, max_files, wd)
+        self._check(self._watched[log_path])
 
     def unwatch(self, log_path: str) -> None:
-        self._watched.pop(log_path, None)
+        entry = self._watched.pop(log_path, None)
+        if entry is not None:
+            self._by_wd.pop(entry.wd, None)
+            self._ino.rm_watch(entry.wd)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            for path, (bundle, max_size, max_files) in list(self._watched.items()):
-                try:
-                    if os.stat(path).st_size > max_size:
-                        self.rotate(path, bundle, max_files)
-                except OSError:
-                    continue
+    def _ready(self) -> None:
+        base_of = {}
+        for wd, mask, name in self._ino.read():
+            path = self._by_wd.get(wd)
+            if path is None or name != os.path.basename(path):
+                continue
+            entry = self._watched[path]
+            if mask & IN_MOVED_TO:
+                if entry.expect_reopen:
+                    entry.expect_reopen = False
+                else:
+                    entry.drop_rotated()  # conmon cut the log on its own: what came before is not adjacent
+            base_of[path] = entry
+        for entry in base_of.values():
+            self._check(entry)
 
     @staticmethod
-    def rotate(log_path: str, bundle: str, max_files: int) -> None:
-        for n in range(max_files - 1, 0, -1):
-            src = f"{log_path}.{n}"
-            if not os.path.exists(src):
-                continue
-            if n + 1 >= max_files:
-                os.unlink(src)
-            else:
-                os.replace(src, f"{log_path}.{n + 1}")
-        os.replace(log_path, f"{log_path}.1")
+    def _check(entry: "_RotatedLog") -> None:
         try:
-            fd = os.open(os.path.join(bundle, "ctl"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            if not entry.expect_reopen and os.stat(entry.path).st_size > entry.max_size:
+                entry.rotate()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self._ino.fd)
+        self._ino.close()
+
+
+class _RotatedLog:
+    def __init__(self, path: str, bundle: str, max_size: int, max_files: int, wd: int) -> None:
+        self.path, self.bundle, self.max_size, self.max_files, self.wd = path, bundle, max_size, max_files, wd
+        self.expect_reopen = False
+
+    def rotate(self) -> None:
+        rotate_files(self.path, self.max_files)
+        try:
+            fd = os.open(os.path.join(self.bundle, "ctl"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             return
         try:
             os.write(fd, b"2 0 0\n")  # conmon: reopen the log file
+            self.expect_reopen = True
         except OSError:
             pass
         finally:
             os.close(fd)
 
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    def drop_rotated(self) -> None:
+        for name in log_files(self.path)[:-1]:
+            try:
+                os.unlink(name)
+            except FileNotFoundError:
+                pass
+
+
+def rotate_files(log_path: str, max_files: int) -> None:
+    """``log.N-1`` → ``log.N`` … ``log`` → ``log.1``; files past ``max_files`` are deleted."""
+    for n in range(max_files - 1, 0, -1):
+        src = f"{log_path}.{n}"
+        if not os.path.exists(src):
+            continue
+        if n + 1 >= max_files:
+            os.unlink(src)
+        else:
+            os.replace(src, f"{log_path}.{n + 1}")
+    os.replace(log_path, f"{log_path}.1")

@@ -48,7 +48,7 @@ def test_rotator_shifts_files_and_keeps_at_most_max_file(tmp_path):
     p = str(tmp_path / "ctr.log")
     for i in range(1, 5):
         write(p, f"{T.format(i)} stdout F n{i}")
-        logs.LogRotator.rotate(p, str(tmp_path), 3)  # no conmon here: the ctl fifo is absent
+        logs.rotate_files(p, 3)
     write(p, f"{T.format(5)} stdout F n5")
     assert sorted(os.listdir(tmp_path)) == ["ctr.log", "ctr.log.1", "ctr.log.2"]
     assert [e.data for e in logs.read_entries(p)] == [b"n3\n", b"n4\n", b"n5\n"]
