@@ -736,7 +736,8 @@ _CACHE_MAX = 256
 
 
 class _Applier:
-    def __init__(self, dest: str) -> None:
+    def __init__(self, dest: str, whiteouts: bool = True) -> None:
+        self.whiteouts = whiteouts
         try:
             self.root = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -885,7 +886,7 @@ class _Applier:
                 return  # "./": docker leaves the layer root alone
             raise errdefs.InvalidArgument(f"invalid tar header: {h.name!r} is not a directory")
         parent, _, base = rel.rpartition("/")
-        if base.startswith(WHITEOUT_PREFIX):
+        if self.whiteouts and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(h, rel, parent, base)
             return
         self.op = ("open", "/" + rel)
@@ -1004,17 +1005,18 @@ class _Applier:
                     raise
 
 
-def apply_layer(src: BinaryIO, dest: str) -> AppliedLayer:
+def apply_layer(src: BinaryIO, dest: str, *, whiteouts: bool = True) -> AppliedLayer:
     """Unpack the layer tar read from ``src`` into the existing directory ``dest``.
 
     Whiteouts become overlayfs ones: ``.wh.NAME`` a 0/0 character device
     ``NAME``, ``.wh..wh..opq`` the xattr ``trusted.overlay.opaque=y`` on its
-    directory.  The whole stream is read (and hashed) up to EOF.
+    directory (``whiteouts=False`` keeps them as plain files: a build context, a ``cp`` upload).
+    The whole stream is read (and hashed) up to EOF.
     """
     inp = _Input(src)
     ts = _TarStream(inp.readinto)
     try:
-        applier = _Applier(dest)
+        applier = _Applier(dest, whiteouts)
         try:
             applier.apply(ts)
             ts.drain()

@@ -1,4 +1,4 @@
-"""dockyard.services.build.dockerfile: the parse, compared as BuildKit's ``Node.Dump()`` prints it.
+"""dockyard.dockerfile.parser: the parse, compared as BuildKit's ``Node.Dump()`` prints it.
 
 Most expected dumps are BuildKit's own ``frontend/dockerfile/parser/testfiles``
 (Dockerfile → result pairs), the rest are the tricky corners: escapes, quotes,
@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from dockyard.services.build.dockerfile import DockerfileError, dump, go_quote, main, parse
+from dockyard.dockerfile.parser import DockerfileError, dump, go_quote, main, parse
 
 
 def d(text: str, *, strict: bool = True) -> str:
@@ -543,7 +543,7 @@ def test_main_usage_and_missing_file(tmp_path, capsys):
 def test_python_dash_m_runs_main(tmp_path):
     f = tmp_path / "Dockerfile"
     f.write_bytes(b"FROM a\nLABEL x=\xff\n")
-    r = subprocess.run([sys.executable, "-m", "dockyard.services.build.dockerfile", str(f)],
+    r = subprocess.run([sys.executable, "-m", "dockyard.dockerfile.parser", str(f)],
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == b'(from "a")\n(label "x" "\\xff" "=")\n'

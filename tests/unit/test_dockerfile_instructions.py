@@ -1,10 +1,10 @@
-"""dockyard.services.build.dockerfile: what the builder reads off the AST (typed views, stages, expansion)."""
+"""dockyard.dockerfile.parser: what the builder reads off the AST (typed views, stages, expansion)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dockyard.services.build.dockerfile import (
+from dockyard.dockerfile.parser import (
     EXPANDED_KEYWORDS,
     DockerfileError,
     Healthcheck,
@@ -13,7 +13,7 @@ from dockyard.services.build.dockerfile import (
     go_duration,
     parse,
 )
-from dockyard.services.build.shell_lex import ShellLexError
+from dockyard.dockerfile.shell_lex import ShellLexError
 
 
 def one(line: str, head: str = "FROM a\n"):

@@ -1,4 +1,4 @@
-"""dockyard.services.build.dockerfile: directives, continuations, heredocs, line numbers, errors."""
+"""dockyard.dockerfile.parser: directives, continuations, heredocs, line numbers, errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockyard.errdefs import InvalidArgument
-from dockyard.services.build.dockerfile import DockerfileError, Heredoc, dump, parse
+from dockyard.dockerfile.parser import DockerfileError, Heredoc, dump, parse
 
 
 def d(text: str, *, strict: bool = True) -> str:

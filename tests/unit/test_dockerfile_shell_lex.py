@@ -1,11 +1,11 @@
-"""dockyard.services.build.shell_lex: BuildKit's shell.Lex word processing (variable substitution)."""
+"""dockyard.dockerfile.shell_lex: BuildKit's shell.Lex word processing (variable substitution)."""
 
 from __future__ import annotations
 
 import pytest
 
 from dockyard.errdefs import InvalidArgument
-from dockyard.services.build.shell_lex import Lex, ShellLexError, expand, expand_words
+from dockyard.dockerfile.shell_lex import Lex, ShellLexError, expand, expand_words
 
 # BuildKit's frontend/dockerfile/shell/envVarTest, with PWD=/home SHELL=bash NULL=""
 ENV = {"PWD": "/home", "SHELL": "bash", "NULL": ""}

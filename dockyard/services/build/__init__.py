@@ -1,8 +1,5 @@
-"""Image builds from Dockerfiles.
+"""Image builds: the classic builder's executor (one step, one image) and its cache.
 
-``dockerfile`` parses a Dockerfile into checked instructions (BuildKit's grammar
-and messages), ``shell_lex`` does the variable substitution the builder applies
-to some of them, ``dockerignore`` is Docker's ``.dockerignore`` matcher for the
-build context.  These three modules are pure: no I/O beyond what their callers
-hand them (``dockerignore.walk`` reads a directory listing).
+The Dockerfile language itself lives in ``dockyard.dockerfile``; the ``.dockerignore``
+matcher in ``dockyard.util.dockerignore`` (the CLI filters the context with it too).
 """

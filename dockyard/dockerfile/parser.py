@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.errdefs import InvalidArgument
-from dockyard.services.build.shell_lex import (
+from dockyard.dockerfile.shell_lex import (
     Lex,
     ShellLexError,
     expand,
@@ -1237,7 +1237,7 @@ def expand_args(ins: Instruction, env: Mapping[str, str], *, escape: str = "\\")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dockyard.services.build.dockerfile [--parser-only] FILE``: print the parse as BuildKit dumps it.
+    """``python -m dockyard.dockerfile.parser [--parser-only] FILE``: print the parse as BuildKit dumps it.
 
     Exit status 1 with the ``Dockerfile:N: ...`` message on stderr when the
     file is refused; ``--parser-only`` refuses only what BuildKit's parser
@@ -1249,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
     strict = "--parser-only" not in argv
     argv = [a for a in argv if a != "--parser-only"]
     if len(argv) != 1:
-        print("usage: python -m dockyard.services.build.dockerfile [--parser-only] DOCKERFILE|-", file=sys.stderr)
+        print("usage: python -m dockyard.dockerfile.parser [--parser-only] DOCKERFILE|-", file=sys.stderr)
         return 2
     path = argv[0]
     try:
