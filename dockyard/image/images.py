@@ -228,11 +228,26 @@ class ImageStore:
                 self.db.execute("DELETE FROM layer_blobs WHERE diff_id=?", (diff_id,))
                 self.content.delete(blob[0])
 
-    def release_layers(self, chain: list[str]) -> list[str]:
-        """Remove layer snapshots of ``chain`` (top down) that no image and no child snapshot uses."""
+    def _used_chains(self) -> set[str]:
         used: set[str] = set()
         for r in self.db.query("SELECT config FROM images"):
             used.update(dg.chain_ids(json.loads(r["config"]).get("rootfs", {}).get("diff_ids") or []))
+        return used
+
+    def layer_in_use(self, chain_id: str) -> bool:
+        """Whether some image has this layer."""
+        return chain_id in self._used_chains()
+
+    def release_layers(self, chain: list[str]) -> list[str]:
+        """Remove layer snapshots of ``chain`` (top down) that no image and no child snapshot uses.
+
+        A top layer's shared container init layer (``init:<chain id>``) goes first when no container
+        uses it any more."""
+        used = self._used_chains()
+        if chain and chain[-1] not in used:
+            init_key = f"init:{chain[-1]}"
+            if self.snapshots.exists(init_key) and not self.snapshots.children(init_key):
+                self.snapshots.remove(init_key)
         released = []
         for chain_id in reversed(chain):
             if chain_id in used or not self.snapshots.exists(chain_id) or self.snapshots.children(chain_id):

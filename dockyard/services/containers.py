@@ -170,7 +170,9 @@ class ContainerService:
         self.init_binary = init_binary
         self.log_rotator = log_rotator
         self.containers_dir = os.path.join(data_root, "containers")
+        self.trash_dir = os.path.join(data_root, "trash")
         os.makedirs(self.containers_dir, exist_ok=True)
+        os.makedirs(self.trash_dir, exist_ok=True)
         self._by_id: dict[str, Container] = {}
         self._by_name: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -301,27 +303,47 @@ class ContainerService:
         raise errdefs.NotFound(f"network {mode} not found")
 
     def _prepare_layers(self, cid: str, image_top: str | None) -> str:
-        """The init layer (files Docker's runtime needs as mount points) and the container's own layer."""
-        init_key = f"{cid}-init"
-        tmp = f"{init_key}-prepare"
-        self.snapshots.prepare(tmp, image_top)
-        try:
-            _populate_init_layer(self.snapshots.upper_dir(tmp),
-                                 self.snapshots.lower_dirs(tmp) if image_top else [])
-            self.snapshots.commit(init_key, tmp)
-        except BaseException:
-            if self.snapshots.exists(tmp):
-                self.snapshots.remove(tmp)
-            raise
+        """The container's own layer, over the image's init layer.
+
+        The init layer holds the files Docker's runtime binds over (/etc/hosts, /.dockerenv...) where the
+        image lacks them; it is the same for every container of an image, so it is made once and shared."""
+        init_key = f"init:{image_top or 'scratch'}"
+        if not self.snapshots.exists(init_key):
+            tmp = f"{init_key}-{cid[:12]}"
+            self.snapshots.prepare(tmp, image_top)
+            try:
+                _populate_init_layer(self.snapshots.upper_dir(tmp),
+                                     self.snapshots.lower_dirs(tmp) if image_top else [])
+                self.snapshots.commit(init_key, tmp)
+            except BaseException:
+                if self.snapshots.exists(tmp):
+                    self.snapshots.remove(tmp)
+                raise
         self.snapshots.prepare(cid, init_key)
         rootfs = os.path.join(self.snapshots.dir(cid), "merged")
         os.makedirs(rootfs, exist_ok=True)
         return rootfs
 
     def _release_layers(self, cid: str) -> None:
-        for key in (cid, f"{cid}-init"):
-            if self.snapshots.exists(key):
-                self.snapshots.remove(key)
+        """Drop the container's layer; the shared init layer stays while its image does."""
+        if not self.snapshots.exists(cid):
+            return
+        init_key = self.snapshots.stat(cid).parent
+        self.snapshots.remove(cid)
+        if not init_key or not init_key.startswith("init:") or self.snapshots.children(init_key):
+            return
+        top = self.snapshots.stat(init_key).parent
+        if top is None or not self.images.layer_in_use(top):
+            # the image went (rmi -f) while this container used it: its layers go with the last container
+            self.snapshots.remove(init_key)
+            if top is not None:
+                self.images.release_layers(list(reversed(self.snapshots.chain(top))))
+
+    def purge_trash(self) -> None:
+        """Delete the files of removed containers and snapshots (blocking; run in a thread)."""
+        for name in os.listdir(self.trash_dir):
+            shutil.rmtree(os.path.join(self.trash_dir, name), ignore_errors=True)
+        self.snapshots.purge_trash()
 
     @staticmethod
     def _labels(c: Container) -> dict[str, str]:
@@ -349,7 +371,7 @@ class ContainerService:
             self._mount_rootfs(c)
             spec = self._build_spec(c)
             with open(os.path.join(c.bundle, "config.json"), "w") as f:
-                json.dump(spec, f)
+                f.write(json.dumps(spec))  # json.dump would use the slow pure-Python encoder
             pid = await self.monitor.create(MonitorSpec(
                 container_id=c.id, bundle=c.bundle, log_path=c.log_path, tty=c.tty,
                 stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
@@ -657,8 +679,10 @@ class ContainerService:
             self._unmount_rootfs(c)
             self.monitor.forget(c.id)
             self._release_layers(c.id)
-            shutil.rmtree(c.bundle, ignore_errors=True)
             self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
+            os.rename(c.bundle, os.path.join(self.trash_dir, c.id))
+            # the files go in a thread: large ones must not stall the loop
+            asyncio.get_running_loop().run_in_executor(None, self.purge_trash)
             self._by_id.pop(c.id, None)
             if self._by_name.get(c.name) == c.id:
                 del self._by_name[c.name]
@@ -829,6 +853,7 @@ class ContainerService:
     # -- daemon start-up -----------------------------------------------------
     async def reconcile(self) -> None:
         """Find running containers again; mark those that died meanwhile with their real exit code."""
+        asyncio.get_running_loop().run_in_executor(None, self.purge_trash)
         for c in list(self._by_id.values()):
             if c.state.status == Status.REMOVING:
                 await self.remove(c.id, force=True)

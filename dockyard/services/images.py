@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import fnmatch
 import json
@@ -126,6 +127,7 @@ class ImageService:
             self.store.untag(ref)
             records.append({"Untagged": reference.familiar(ref)})
         released = self.store.delete(img.id)
+        asyncio.get_running_loop().run_in_executor(None, self.store.snapshots.purge_trash)
         self.events.publish("image", "delete", img.id, name=img.id)
         records.append({"Deleted": img.id})
         records.extend({"Deleted": chain_id} for chain_id in released)

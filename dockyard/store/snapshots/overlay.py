@@ -6,6 +6,7 @@ Layout under ``root``::
     <sid>/work     overlayfs work dir (active snapshots only)
     l/<SHORT>      symlink to ../<sid>/diff; 26 characters, so a 128-layer
                    lowerdir written with relative paths fits in one page
+    trash/<sid>    removed snapshots, until ``purge_trash`` deletes their files
 
 Which snapshot is which lives in the metadata DB (table ``snapshots``), cached
 in memory: this object is its only writer.
@@ -33,6 +34,8 @@ class OverlaySnapshotter:
         self.root = root
         self.db = db
         os.makedirs(os.path.join(root, "l"), exist_ok=True)
+        self.trash = os.path.join(root, "trash")
+        os.makedirs(self.trash, exist_ok=True)
         self._rows: dict[str, dict] = {}
         for r in db.query("SELECT key, sid, parent, kind, short, created, size FROM snapshots"):
             self._rows[r["key"]] = dict(r)
@@ -163,9 +166,17 @@ class OverlaySnapshotter:
             os.unlink(os.path.join(self.root, "l", r["short"]))
         except FileNotFoundError:
             pass
-        d = os.path.join(self.root, r["sid"])
-        # The work dir may hold root-owned 000 dirs from overlay; rmtree copes as root.
-        shutil.rmtree(d, ignore_errors=True)
+        # Renamed into the trash at once (cheap); purge_trash deletes the files, in a thread if the caller likes.
+        try:
+            os.rename(os.path.join(self.root, r["sid"]), os.path.join(self.trash, r["sid"]))
+        except FileNotFoundError:
+            pass
+
+    def purge_trash(self) -> None:
+        """Delete the files of removed snapshots (blocking; safe to run in a thread)."""
+        for name in os.listdir(self.trash):
+            # The work dir may hold root-owned 000 dirs from overlay; rmtree copes as root.
+            shutil.rmtree(os.path.join(self.trash, name), ignore_errors=True)
 
 
 def dir_size(path: str) -> int:
