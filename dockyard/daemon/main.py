@@ -20,6 +20,9 @@ from dockyard.image.images import ImageStore
 from dockyard.runtime.logs import LogRotator
 from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
 from dockyard.runtime.oci import OCIRuntime
+from dockyard.services.build.cache import BuildCache
+from dockyard.services.build.executor import Builder
+from dockyard.services.build.service import BuildService
 from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
@@ -95,8 +98,10 @@ class Daemon:
         images = ImageService(store=image_store, containers=self.containers, events=self.events)
         system = SystemService(containers=self.containers, images=image_store, runtime=runtime, data_root=root,
                                debug=cfg.debug, daemon_id=self._daemon_id())
+        builder = Builder(store=image_store, containers=self.containers, events=self.events,
+                          cache=BuildCache(self.db), tmp_dir=os.path.join(root, "tmp"))
         self.watcher = ExitWatcher(monitor.exit_dir, self.containers.notify_exit)
-        self.app = make_app(Services(self.containers, execs, images, self.events, system))
+        self.app = make_app(Services(self.containers, execs, images, self.events, system, BuildService(builder)))
         self.runner: web.AppRunner | None = None
 
     def _daemon_id(self) -> str:

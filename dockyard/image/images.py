@@ -61,6 +61,9 @@ class Layer:
     size: int
 
 
+# An uncompressed tar with no entries: a step that changed no file adds no layer.
+EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
 _LAYER_MEDIA = {"gzip": oimage.MEDIA_LAYER_GZIP, "zstd": oimage.MEDIA_LAYER + "+zstd"}
 
 
@@ -138,18 +141,21 @@ class ImageStore:
                 for r in self.db.query("SELECT id, config, size, created, added FROM images")]
 
     # -- layers ----------------------------------------------------------
-    def unpack_layer(self, stream: BinaryIO, parent: str | None) -> Layer:
+    def unpack_layer(self, stream: BinaryIO, parent: str | None, *, blob: str | None = None) -> Layer:
         """Apply one layer tar on top of the chain ``parent``; an identical layer is shared, not duplicated.
 
-        The bytes as they came are kept as a content blob too, so save and push give them back unchanged."""
+        The bytes as they came are kept as a content blob too, so save and push give them back unchanged
+        (``blob``: they are a stored blob already)."""
         key = f"extract-{ids.new_id()[:16]}"
         self.snapshots.prepare(key, parent)
-        writer = self.content.writer()
+        writer = self.content.writer() if blob is None else None
         try:
-            applied = archive.apply_layer(_Tee(stream, writer), self.snapshots.upper_dir(key))
-            blob = writer.commit()
+            applied = archive.apply_layer(_Tee(stream, writer) if writer else stream, self.snapshots.upper_dir(key))
+            if writer is not None:
+                blob = writer.commit()
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             self.snapshots.remove(key)
             raise
         media = _LAYER_MEDIA.get(applied.compression or "", oimage.MEDIA_LAYER)
@@ -164,6 +170,21 @@ class ImageStore:
         else:
             self.snapshots.commit(chain_id, key)
         return Layer(chain_id, applied.diff_id, self.snapshots.usage(chain_id))
+
+    def layer_from_dir(self, upper: str, parent: str | None) -> Layer | None:
+        """A new layer holding what the overlay upper dir ``upper`` changed; None when it changed nothing."""
+        writer = self.content.writer()
+        try:
+            diff_id = archive.write_diff(upper, writer)
+            if diff_id == EMPTY_LAYER_DIFF_ID:
+                writer.abort()
+                return None
+            blob = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        with self.content.open(blob) as f:
+            return self.unpack_layer(f, parent, blob=blob)
 
     def layer_blob(self, diff_id: str) -> tuple[str, str, int] | None:
         """(digest, media type, size) of the stored tar of a layer, if kept."""

@@ -6,19 +6,22 @@ import asyncio
 import dataclasses
 import fnmatch
 import json
+import os
 import shlex
 import time
 from typing import AsyncIterator
 
 from dockyard import errdefs
+from dockyard.image import archives
 from dockyard.image.images import Image, ImageStore, new_import_config
 from dockyard.oci import image as oimage
 from dockyard.oci import reference
-from dockyard.services.containers import ContainerService
+from dockyard.services.container_config import merge_image_config
+from dockyard.services.containers import ContainerService, Status
 from dockyard.services.events import EventBus
-from dockyard.util import aiopipe, ids
+from dockyard.util import aiopipe, ids, units
 from dockyard.util.filters import Filters
-from dockyard.util.timeutil import parse_timestamp_ns
+from dockyard.util.timeutil import format_ns, parse_timestamp_ns
 
 DOCKER_VERSION = "25.0.0-dockyard"
 
@@ -39,7 +42,11 @@ class ImageService:
         since = self.store.get(f.get("since")[0]).created if f.get("since") else None
         until = parse_timestamp_ns(f.get("until")[0]) if f.get("until") else None
         out = []
-        for img in self.store.list():
+        images = self.store.list()
+        parents = {img.config.get("parent") for img in images}
+        for img in images:
+            if not all and not img.tags and img.id in parents:
+                continue  # an intermediate step of a build: shown with -a only
             if f.get("dangling"):
                 want = f.get("dangling")[0].lower() in ("true", "1")
                 if want != (not img.tags):
@@ -84,6 +91,55 @@ class ImageService:
         self.events.publish("image", "import", img.id, name=img.id)
         if ref:
             self.events.publish("image", "tag", img.id, name=ref.familiar())
+        return img
+
+    # -- commit --------------------------------------------------------------
+    async def commit(self, ref: str, *, repo: str = "", tag: str = "", comment: str = "", author: str = "",
+                     pause: bool = True, changes: list[str] = (), config: dict | None = None) -> Image:
+        """A new image from a container's changes (``docker commit``)."""
+        c = self.containers.get(ref)
+        base = self.store.lookup(c.image_id)
+        if base is None:
+            raise errdefs.Conflict(f"the image of container {c.id[:12]} was removed: nothing to commit onto")
+        target = None
+        if repo:
+            target = reference.parse(repo, default_tag=False)
+            target = target.with_tag(tag) if tag else (target if target.tag else target.with_tag("latest"))
+        paused_here = False
+        if pause and c.state.status == Status.RUNNING:
+            await self.containers.pause(c.id)
+            paused_here = True
+        try:
+            upper = self.containers.snapshots.upper_dir(c.id)
+            layer = await asyncio.get_running_loop().run_in_executor(None, self.store.layer_from_dir, upper,
+                                                                     base.top_layer)
+        finally:
+            if paused_here:
+                await self.containers.unpause(c.id)
+        new_config = merge_image_config(config or {}, c.config) if config else dict(c.config)
+        new_config = apply_changes(new_config, changes)
+        now = format_ns(time.time_ns())
+        cfg = dict(base.config)
+        cfg.pop("comment", None)
+        cfg.update({"config": new_config, "container": c.id, "container_config": dict(c.config), "created": now,
+                    "docker_version": DOCKER_VERSION, "parent": base.id})
+        if author:
+            cfg["author"] = author
+        if comment:
+            cfg["comment"] = comment
+        entry = {"created": now, "created_by": shlex.join([c.extra["path"], *c.extra["args"]])}
+        if author:
+            entry["author"] = author
+        if comment:
+            entry["comment"] = comment
+        if layer is None:
+            entry["empty_layer"] = True
+        else:
+            cfg["rootfs"] = {"type": "layers", "diff_ids": [*base.diff_ids, layer.diff_id]}
+        cfg["history"] = [*(base.config.get("history") or []), entry]
+        img = self.store.create(cfg, [str(target)] if target else [])
+        self.events.publish("container", "commit", c.id, comment=comment, imageID=img.id, imageRef=str(target or ""),
+                            name=c.name)
         return img
 
     # -- tag -----------------------------------------------------------------
@@ -202,6 +258,67 @@ class ImageService:
             deleted.append({"Deleted": img.id})
             self.events.publish("image", "delete", img.id, name=img.id)
         return deleted, reclaimed
+
+    # -- save / load -----------------------------------------------------------
+    def _spool_dir(self) -> str:
+        """Scratch files of save and load: under the data root (not a tmpfs), cleared at startup."""
+        return os.path.join(self.store.content.root, "ingest")
+
+    def save(self, names: list[str]) -> AsyncIterator[bytes]:
+        """The tar ``docker save NAMES`` writes, as it is produced; unknown names raise here, before any byte."""
+        images = archives.resolve_names(self.store, names)
+        return self._save_stream(images)
+
+    async def _save_stream(self, images: list[archives.SaveImage]) -> AsyncIterator[bytes]:
+        spool = self._spool_dir()
+        async for chunk in aiopipe.produce_in_thread(
+                lambda out: archives.save(self.store, images, out, spool_dir=spool)):
+            yield chunk
+        for item in images:
+            self.events.publish("image", "save", item.image.id, name=item.image.id)
+
+    async def load(self, body: AsyncIterator[bytes], *, quiet: bool = True) -> AsyncIterator[dict]:
+        """``docker load``: Docker's JSON messages as the archive streams in; errors raise at the end."""
+        loop = asyncio.get_running_loop()
+        messages: asyncio.Queue[dict] = asyncio.Queue()
+
+        def send(msg: dict) -> None:
+            loop.call_soon_threadsafe(messages.put_nowait, msg)
+
+        def progress(ident: str, current: int, total: int) -> None:
+            send(self._progress_message("Loading layer", ident, current, total))
+
+        def loaded(image_id: str) -> None:
+            loop.call_soon_threadsafe(lambda: self.events.publish("image", "load", image_id, name=image_id))
+
+        spool = self._spool_dir()
+        task = asyncio.ensure_future(aiopipe.consume_in_thread(body, lambda f: archives.load(
+            self.store, f, spool_dir=spool, on_message=lambda text: send({"stream": text}),
+            on_progress=None if quiet else progress, on_loaded=loaded)))
+        try:
+            while not task.done():
+                getter = asyncio.ensure_future(messages.get())
+                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            while not messages.empty():
+                yield messages.get_nowait()
+            task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+
+    @staticmethod
+    def _progress_message(action: str, ident: str, current: int, total: int) -> dict:
+        """A JSON progress message as Docker's stream formatter writes it (server side: 200 columns)."""
+        bar = min(int(current / total * 100) // 2, 50) if total > 0 else 0
+        numbers = f"{units.human_size(current):>8}/{units.human_size(total)}" if current <= total else \
+            f"{units.human_size(current):>8}"
+        text = f"[{'=' * bar}>{' ' * (50 - bar)}] {numbers}" if total > 0 else f"{units.human_size(current):>8}"
+        return {"status": action, "progressDetail": {"current": current, "total": total}, "progress": text,
+                "id": ident}
 
 
 def _ref_match(pattern: str, ref: str) -> bool:

@@ -11,6 +11,7 @@ Schema (version 1)::
         the layer tar as it came in (content store blob), for save and push
     snapshots(key PK, sid UNIQUE, parent, kind, short, created, size)
         key     chain ID for committed layers, container ID (or "<id>-init") for active ones
+    build_cache(key PK, image_id, created)   a build step's result, by parent + instruction + sources
     containers(id PK, name UNIQUE, image_id, created, config, host_config, extra)
         config / host_config  immutable JSON as given at create (Docker's shapes)
         extra   derived facts fixed at create (paths, resolved command), JSON
@@ -45,6 +46,8 @@ CREATE TABLE IF NOT EXISTS layer_blobs (
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, sid TEXT NOT NULL UNIQUE, parent TEXT, kind TEXT NOT NULL,
     short TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT -1);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY, image_id TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL,
     created INTEGER NOT NULL, config TEXT NOT NULL, host_config TEXT NOT NULL, extra TEXT NOT NULL);

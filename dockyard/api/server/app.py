@@ -15,6 +15,7 @@ from aiohttp import web
 from dockyard import errdefs
 from dockyard.api.server import errors, versions
 from dockyard.api.server.validation import parse_json_body, validate_body
+from dockyard.services.build.service import BuildService
 from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
@@ -34,6 +35,7 @@ class Services:
     images: ImageService
     events: EventBus
     system: SystemService
+    builds: BuildService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -82,13 +84,13 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
 
 
 def make_app(svc: Services) -> web.Application:
-    from dockyard.api.server.routes import containers, execs, images, system
+    from dockyard.api.server.routes import build, containers, execs, images, system
 
     app = web.Application(middlewares=[errors.error_middleware, versions.version_middleware],
                           client_max_size=MAX_JSON_BODY, handler_args={"max_field_size": 65536})
     app[SERVICES] = svc
     app.on_response_prepare.append(_add_headers)
     router = Router(app)
-    for module in (system, containers, execs, images):
+    for module in (system, containers, execs, images, build):
         module.register(router)
     return app

@@ -71,9 +71,9 @@ async def system_df(request: web.Request) -> web.Response:
 
 
 async def prune_nothing(request: web.Request) -> web.Response:
-    """Prune of a resource kind this daemon does not create yet (networks, volumes, build cache): nothing to do."""
+    """Prune of a resource kind this daemon does not create yet (networks, volumes): nothing to do."""
     kind = request.path.rstrip("/").split("/")[-2]
-    key = {"networks": "NetworksDeleted", "volumes": "VolumesDeleted", "build": "CachesDeleted"}[kind]
+    key = {"networks": "NetworksDeleted", "volumes": "VolumesDeleted"}[kind]
     body = {key: None} if kind == "networks" else {key: None, "SpaceReclaimed": 0}
     return json_response(body)
 
@@ -85,6 +85,6 @@ def register(r: Router) -> None:
     r.add("GET", "/info", info)
     r.add("GET", "/events", events)
     r.add("GET", "/system/df", system_df)
-    for kind in ("networks", "volumes", "build"):
+    for kind in ("networks", "volumes"):
         r.add("POST", f"/{kind}/prune", prune_nothing)
 
