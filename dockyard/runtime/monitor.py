@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from dockyard import errdefs
-from dockyard.runtime.oci import OCIRuntime
+from dockyard.runtime.oci import OCIRuntime, runtime_error_text
 from dockyard.util.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,9 @@ class ConmonMonitor:
             raise errdefs.System("container monitor exited without reporting the container's PID")
         pid = int(msg.get("data", -1))
         if pid <= 0:
-            raise errdefs.System(_clean_runtime_message(msg.get("message", "runtime failed to create the container")))
+            detail = _clean_runtime_message(msg.get("message", "runtime failed to create the container"))
+            raise errdefs.System(f"failed to create task for container: OCI runtime create failed: "
+                                 f"{self.runtime.name} create failed: {detail}: unknown")
         return pid
 
     @staticmethod
@@ -176,8 +178,11 @@ def _first_json(data: bytes) -> dict | None:
 
 
 def _clean_runtime_message(message: str) -> str:
-    """conmon wraps runc's stderr ("runc create failed: unable to start container process: ...")."""
+    """conmon wraps runc's stderr (``... msg="runc create failed: unable to start container process: ..."``)."""
     message = message.strip()
+    if 'msg="' in message:
+        message = runtime_error_text(message)
+    message = message.replace('\\"', '"').rstrip('"')
     for prefix in ("runc create failed: ", "crun create failed: "):
         if prefix in message:
             message = message.split(prefix, 1)[1]

@@ -104,8 +104,13 @@ class OCIRuntime:
     async def update(self, cid: str, resources: dict) -> None:
         await self._run("update", "--resources", "-", cid, input=json.dumps(resources).encode())
 
-    def exec_args(self, cid: str, process_file: str, *, tty: bool, pid_file: str | None) -> list[str]:
-        args = [*self.base_args(), "exec", "--process", process_file]
+    def exec_args(self, cid: str, process_file: str, *, tty: bool, pid_file: str | None,
+                  log_file: str | None = None) -> list[str]:
+        """``runc exec``; with ``log_file`` the runtime's own errors land there (JSON lines) too."""
+        args = self.base_args()
+        if log_file:
+            args += ["--log", log_file, "--log-format", "json"]
+        args += ["exec", "--process", process_file]
         if tty:
             args.append("--tty")
         if pid_file:

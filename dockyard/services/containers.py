@@ -378,8 +378,7 @@ class ContainerService:
                 log_size_max=LogRotator.monitor_limit(*log_opts(hc))))
         except errdefs.DockyardError as e:
             self._unmount_rootfs(c)
-            await self._start_failed(c, e)
-            raise
+            raise await self._start_failed(c, e) from None
         self.log_rotator.watch(c.log_path, c.bundle, *log_opts(hc))
         # Attachers waiting for this start connect now, between create and start: no output is lost.
         await self._connect_pending_attach(c)
@@ -388,8 +387,7 @@ class ContainerService:
         except errdefs.DockyardError as e:
             await self.runtime.delete(c.id, force=True)
             self._unmount_rootfs(c)
-            await self._start_failed(c, e)
-            raise
+            raise await self._start_failed(c, e) from None
         s = c.state
         s.status, s.pid, s.started_at, s.exit_code, s.error = Status.RUNNING, pid, time.time_ns(), 0, ""
         s.finished_at, s.oom_killed, s.started_once = s.finished_at, False, True
@@ -400,7 +398,8 @@ class ContainerService:
         if self.monitor.read_exit_code(c.id) is not None:
             self._spawn(self._handle_exit(c.id))
 
-    async def _start_failed(self, c: Container, err: errdefs.DockyardError) -> None:
+    async def _start_failed(self, c: Container, err: errdefs.DockyardError) -> errdefs.DockyardError:
+        """Record a failed start as Docker does; returns the error to raise (400 when the command is at fault)."""
         msg = str(err)
         low = msg.lower()
         code = 127 if ("executable file not found" in low or "no such file or directory" in low) else \
@@ -414,6 +413,9 @@ class ContainerService:
                 fut.set_exception(errdefs.Conflict(msg))
         c.pending_attach.clear()
         self._resolve_waiters(c, ("next-exit", "not-running"), code)
+        if code in (126, 127):
+            return errdefs.InvalidArgument(msg)
+        return err
 
     def _mount_rootfs(self, c: Container) -> None:
         if mnt.is_mounted(c.rootfs):
@@ -575,8 +577,15 @@ class ContainerService:
                 return
             raise
         if c.state.status == Status.PAUSED and sig == 9:
-            # a frozen process only dies once thawed
+            # a frozen process only dies once thawed (runc may have thawed it already)
+            await self._resume_quietly(c)
+
+    async def _resume_quietly(self, c: Container) -> None:
+        try:
             await self.runtime.resume(c.id)
+        except errdefs.DockyardError as e:
+            if "not paused" not in str(e) and "not running" not in str(e):
+                raise
 
     async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
@@ -597,7 +606,7 @@ class ContainerService:
             return
         if c.state.status == Status.PAUSED and sig != 9:
             await self._signal(c, sig)
-            await self.runtime.resume(c.id)
+            await self._resume_quietly(c)
         else:
             await self._signal(c, sig)
         if timeout < 0:

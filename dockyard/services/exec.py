@@ -191,7 +191,8 @@ class ExecService:
             with open(proc_file, "w") as f:
                 json.dump(process, f)
             pid_file = os.path.join(workdir, "pid")
-            args = self.runtime.exec_args(c.id, proc_file, tty=e.tty, pid_file=pid_file)
+            args = self.runtime.exec_args(c.id, proc_file, tty=e.tty, pid_file=pid_file,
+                                          log_file=os.path.join(workdir, "runtime.log"))
             if e.tty:
                 # runc in the foreground with a terminal makes the container's pty and copies between it and
                 # its own stdio; we give it a pty of ours, whose size it copies on SIGWINCH.
@@ -238,9 +239,11 @@ class ExecService:
     async def _wait(self, e: ExecInstance, proc: asyncio.subprocess.Process, workdir: str) -> None:
         try:
             code = await proc.wait()
+            failed = _runtime_failed(os.path.join(workdir, "runtime.log"))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        e.exit_code = code if code >= 0 else 128 - code
+        # The process never ran (not found, not executable): Docker's exit code for that is 126.
+        e.exit_code = 126 if failed else (code if code >= 0 else 128 - code)
         e.running = False
         e.done.set()
         c = self.containers._by_id.get(e.container_id)
@@ -282,4 +285,14 @@ class ExecService:
 
 
 def _set_winsize(fd: int, height: int, width: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    # the kernel's winsize holds 16-bit values; Docker passes larger ones through truncated
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height & 0xFFFF, width & 0xFFFF, 0, 0))
+
+
+def _runtime_failed(log_file: str) -> bool:
+    """Whether runc logged an error of its own (the exec never started)."""
+    try:
+        with open(log_file) as f:
+            return any('"level":"error"' in line for line in f)
+    except FileNotFoundError:
+        return False

@@ -333,7 +333,7 @@ def _created_s(created: str | None) -> int:
         return 0
     try:
         return parse_timestamp_ns(created) // 1_000_000_000
-    except ValueError:
+    except (ValueError, errdefs.InvalidArgument):
         return 0
 
 

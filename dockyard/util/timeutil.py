@@ -6,6 +6,8 @@ import re
 import time
 from datetime import datetime, timezone
 
+from dockyard import errdefs
+
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -43,17 +45,22 @@ def parse_rfc3339_ns(text: str) -> int:
 
 
 def parse_timestamp_ns(value: str, now: int | None = None) -> int:
-    """Docker's ``--since``/``--until`` values: Unix seconds with optional fraction, RFC 3339, or a duration like ``10m`` before now."""
+    """Docker's ``--since``/``--until`` values: Unix seconds (maybe negative) with an optional fraction,
+    RFC 3339, or a duration like ``10m`` before now. Anything else is an InvalidArgument."""
     value = value.strip()
     if not value:
         return 0
-    if re.fullmatch(r"\d+(\.\d+)?", value):
+    if re.fullmatch(r"-?\d+(\.\d+)?", value):
         whole, _, frac = value.partition(".")
-        return int(whole) * 1_000_000_000 + int((frac or "0")[:9].ljust(9, "0"))
+        sign = -1 if whole.startswith("-") else 1
+        return int(whole) * 1_000_000_000 + sign * int((frac or "0")[:9].ljust(9, "0"))
     dur = parse_duration_ns(value)
     if dur is not None:
         return (now if now is not None else now_ns()) - dur
-    return parse_rfc3339_ns(value)
+    try:
+        return parse_rfc3339_ns(value)
+    except ValueError:
+        raise errdefs.InvalidArgument(f"failed to parse value as time or duration: {value!r}") from None
 
 
 _DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")

@@ -61,6 +61,10 @@ async def json_body(request: web.Request, operation: str | None = None, required
     raw = await request.content.read(MAX_JSON_BODY + 1)
     if len(raw) > MAX_JSON_BODY:
         raise errdefs.InvalidArgument("request body too large")
+    ctype = request.headers.get("Content-Type", "")
+    if raw and ctype.split(";")[0].strip().lower() != "application/json":
+        # dockerd's CheckForJSON: a body must say it is JSON
+        raise errdefs.InvalidArgument(f"Content-Type specified ({ctype}) must be 'application/json'")
     if not raw.strip():
         if required:
             raise errdefs.InvalidArgument("invalid JSON: request body is empty")

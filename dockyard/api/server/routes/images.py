@@ -132,11 +132,44 @@ async def prune(request: web.Request) -> web.Response:
     return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
+async def save(request: web.Request) -> web.StreamResponse:
+    """``GET /images/get?names=a&names=b`` and ``GET /images/{name}/get``: the tar ``docker save`` writes."""
+    names = [request.match_info["name"]] if "name" in request.match_info else request.query.getall("names", [])
+    chunks = services(request).images.save(names)
+    first = await anext(chunks, b"")  # failures before the first byte still get a status and a message
+    resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    if first:
+        await resp.write(first)
+    async for chunk in chunks:  # a failure from here on cuts the response short: the client sees a broken tar
+        await resp.write(chunk)
+    await resp.write_eof()
+    return resp
+
+
+async def load(request: web.Request) -> web.StreamResponse:
+    """``POST /images/load``: the body is an archive; Docker's JSON messages come back, errors included."""
+    quiet = query_bool(request.query.get("quiet"), default=True)
+    svc = services(request)
+    resp = await streams.json_stream_response(request)
+    try:
+        async for msg in svc.images.load(request.content.iter_chunked(1 << 20), quiet=quiet):
+            await resp.write(streams.json_line(msg, b"\r\n"))
+    except errdefs.DockyardError as e:
+        await resp.write(streams.json_line({"errorDetail": {"message": str(e)}, "error": str(e)}, b"\r\n"))
+    await resp.write_eof()
+    return resp
+
+
 def register(r: Router) -> None:
     r.add("POST", "/images/create", create)
     r.add("GET", "/images/json", list_images)
+    r.add("GET", "/images/get", save)
+    r.add("POST", "/images/load", load)
     r.add("POST", "/images/prune", prune)
     r.add("GET", "/images/{name:.+}/json", inspect)
     r.add("GET", "/images/{name:.+}/history", history)
+    r.add("GET", "/images/{name:.+}/get", save)
     r.add("POST", "/images/{name:.+}/tag", tag)
     r.add("DELETE", "/images/{name:.+}", remove)
