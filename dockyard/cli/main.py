@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unpause": ("container", "cmd_unpause", "Unpause all processes within one or more containers"),
     "wait": ("container", "cmd_wait", "Block until one or more containers stop, then print their exit codes"),
     "busybox-image": ("image", "cmd_busybox_image", "Build the busybox:latest base image from the host's busybox"),
+    "build": ("build", "cmd_build", "Build an image from a Dockerfile"),
+    "commit": ("image_io", "cmd_commit", "Create a new image from a container's changes"),
+    "save": ("image_io", "cmd_save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
+    "load": ("image_io", "cmd_load", "Load an image from a tar archive or STDIN"),
 }
 
 MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
@@ -57,6 +61,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "rename": COMMANDS["rename"], "restart": COMMANDS["restart"], "rm": COMMANDS["rm"],
         "run": COMMANDS["run"], "start": COMMANDS["start"], "stop": COMMANDS["stop"], "top": COMMANDS["top"],
         "unpause": COMMANDS["unpause"], "wait": COMMANDS["wait"],
+        "commit": COMMANDS["commit"],
     }),
     "image": ("Manage images", {
         "history": COMMANDS["history"], "import": COMMANDS["import"],
@@ -64,6 +69,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "ls": ("image", "cmd_images", "List images"),
         "prune": ("image", "cmd_prune", "Remove unused images"),
         "rm": ("image", "cmd_rmi", "Remove one or more images"), "tag": COMMANDS["tag"],
+        "build": COMMANDS["build"], "save": COMMANDS["save"], "load": COMMANDS["load"],
     }),
     "system": ("Manage Docker", {
         "df": ("system", "cmd_df", "Show docker disk usage"),
@@ -94,7 +100,7 @@ Global Options:
 Run '{PROG} COMMAND --help' for more information on a command.
 """
 
-_COMMON = ("run", "exec", "ps", "images", "info", "version")
+_COMMON = ("run", "exec", "ps", "build", "images", "info", "version")
 
 
 def _global_help() -> str:

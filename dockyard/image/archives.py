@@ -49,7 +49,9 @@ lies outside the archive; links inside it are followed when a manifest names the
 shared layers).  Layers that are needed once and arrive after the manifest and their configs are
 unpacked straight from the stream; everything else is kept until the end, small entries in memory
 (bounded) and larger ones in unlinked temporary files under ``spool_dir``.  A failed load releases
-the layers it unpacked that no image uses.
+the layers it unpacked that no image uses.  A layer already unpacked is not unpacked again (Docker
+only checks that it exists), unless its tar was never kept (an older data root): then the archive's
+copy is taken, so that the image can be saved.
 """
 
 from __future__ import annotations
@@ -144,6 +146,12 @@ def resolve_names(store: ImageStore, names: list[str]) -> list[SaveImage]:
             add(store.get(name if name.startswith("sha256:") else "sha256:" + name))
             continue
         ref = reference.parse(name, default_tag=False)
+        if ref.familiar_name == "sha256" and ref.tag:  # "sha256:<ID prefix>"
+            img = store.lookup(name)
+            if img is None:
+                raise errdefs.NotFound(f"No such image: {name}")
+            add(img)
+            continue
         if ref.digest:
             raise errdefs.NotFound("reference does not exist")  # no digests are recorded (nothing is pulled)
         if ref.tag is None:
@@ -403,13 +411,12 @@ class _Entry:
 class _PlanImage:
     """An image to load: its config and, per layer, the archive path that holds its tar."""
 
-    source: str                       # where it was described, for error messages
     config: dict
-    image_id: str
     layer_paths: list[str]
     tags: list[reference.Reference]
     chain_ids: list[str] = field(default_factory=list)
     done: int = 0                     # layers known to be unpacked
+    raw: bytes | None = None          # the config's bytes as they came: they make the image ID
 
     @property
     def diff_ids(self) -> list[str]:
@@ -428,6 +435,7 @@ class _Loader:
         self.manifest: list | None = None
         self.plan: list[_PlanImage] | None = None
         self.unpacked: list[tuple[str, str]] = []   # (chain ID, DiffID) this load unpacked
+        self.refresh: set[tuple[int, int]] = set()   # (image, layer): unpacked already but its tar not kept
         self.images: list[LoadedImage] = []
 
     # -- reading the archive ---------------------------------------------------
@@ -468,7 +476,7 @@ class _Loader:
             return
         self.entries[name] = self._keep(f, m.size)
         if name == MANIFEST:
-            self.manifest = _parse_json(self.entries[name].read(), MANIFEST)
+            self.manifest = _parse_json(self._read_small(MANIFEST, "file"), MANIFEST)
             if not isinstance(self.manifest, list):
                 raise errdefs.InvalidArgument("invalid manifest.json: not a JSON array")
         if self.plan is None and self.manifest is not None and self._configs_present():
@@ -640,44 +648,64 @@ class _Loader:
         if len(layer_paths) != len(diff_ids):
             raise errdefs.InvalidArgument(f"invalid manifest, layers length mismatch: expected "
                                           f"{len(layer_paths)}, got {len(diff_ids)}")
-        return _PlanImage(source, config, image_id, layer_paths, tags, dg.chain_ids(diff_ids))
+        return _PlanImage(config, layer_paths, tags, dg.chain_ids(diff_ids), raw=raw)
 
     # -- unpacking --------------------------------------------------------------
-    def _streamable(self, name: str) -> tuple[_PlanImage, int] | None:
-        """The one layer slot the entry ``name`` can fill now, if its bytes need not be kept."""
+    def _streamable(self, name: str) -> tuple[int, int] | None:
+        """The one layer slot (image, layer) the entry ``name`` can fill now, if its bytes need not be kept."""
         if self.plan is None:
             return None
-        slots: dict[str, tuple[_PlanImage, int]] = {}
-        for img in self.plan:
-            for i in range(img.done, len(img.layer_paths)):
-                if self._resolve(img.layer_paths[i]) == name:
-                    slots.setdefault(img.chain_ids[i], (img, i))
+        slots: dict[str, tuple[int, int]] = {}
+        for k, img in enumerate(self.plan):
+            for i in range(len(img.layer_paths)):
+                if (i >= img.done or (k, i) in self.refresh) and self._resolve(img.layer_paths[i]) == name:
+                    slots.setdefault(img.chain_ids[i], (k, i))
         if len(slots) != 1:
             return None  # unused (yet), or needed on different parents: keep it
-        img, i = next(iter(slots.values()))
-        if self.store.snapshots.exists(img.chain_ids[i]):
+        k, i = next(iter(slots.values()))
+        img = self.plan[k]
+        if not self._wanted(img, i):
             return None
         if i > 0 and not self.store.snapshots.exists(img.chain_ids[i - 1]):
             return None
-        return img, i
+        return k, i
+
+    def _wanted(self, img: _PlanImage, i: int) -> bool:
+        """Whether layer ``i`` needs its tar: not unpacked yet, or unpacked without a kept tar (which
+        save needs; Docker only checks that the layer exists)."""
+        return not self.store.snapshots.exists(img.chain_ids[i]) or self.store.layer_blob(img.diff_ids[i]) is None
+
+    def _available(self, img: _PlanImage, i: int) -> _Entry | None:
+        e = self.entries.get(self._resolve(img.layer_paths[i]))
+        return e if e is not None and e.available else None
 
     def _advance(self) -> None:
         """Unpack every layer whose tar and parent are at hand."""
+        for k, i in sorted(self.refresh):
+            e = self._available(self.plan[k], i)
+            if not self._wanted(self.plan[k], i):
+                self.refresh.discard((k, i))
+            elif e is not None:
+                self._unpack(k, i, e.open(), e.size)
         progress = True
         while progress:
             progress = False
-            for img in self.plan:
+            for k, img in enumerate(self.plan):
                 while img.done < len(img.layer_paths):
                     i = img.done
-                    if not self.store.snapshots.exists(img.chain_ids[i]):
-                        e = self.entries.get(self._resolve(img.layer_paths[i]))
-                        if e is None or not e.available:
+                    if self._wanted(img, i):
+                        e = self._available(img, i)
+                        if e is not None:
+                            self._unpack(k, i, e.open(), e.size)
+                        elif self.store.snapshots.exists(img.chain_ids[i]):
+                            self.refresh.add((k, i))  # its tar may still come: keep it then
+                        else:
                             break
-                        self._unpack(img, i, e.open(), e.size)
                     img.done += 1
                     progress = True
 
-    def _unpack(self, img: _PlanImage, i: int, f: BinaryIO, size: int) -> None:
+    def _unpack(self, k: int, i: int, f: BinaryIO, size: int) -> None:
+        img = self.plan[k]
         expected = img.diff_ids[i]
         if self.on_progress is not None:
             f = _ProgressReader(f, size, dg.hex_of(expected)[:12], self.on_progress)
@@ -686,6 +714,7 @@ class _Loader:
         if layer.diff_id != expected:
             raise errdefs.InvalidArgument(f'invalid diffID for layer {i}: expected "{expected}", '
                                           f'got "{layer.diff_id}"')
+        self.refresh.discard((k, i))
 
     # -- the end ----------------------------------------------------------------
     def finish(self, on_message: Callable[[str], None], on_loaded: Callable[[str], None]) -> list[LoadedImage]:
@@ -709,7 +738,7 @@ class _Loader:
         ids_text = ""
         last_tags = 0
         for p in self.plan:
-            img = self.store.create(p.config, [])
+            img = self.store.create(p.config, [], raw=p.raw)
             ids_text += f"Loaded image ID: {img.id}\n"
             tags = []
             for ref in p.tags:
@@ -735,7 +764,7 @@ class _Loader:
                     released.append(diff_id)
         if released:
             with contextlib.suppress(Exception):
-                self.store._release_blobs(released)  # the kept tars of those layers
+                self.store.release_blobs(released)  # the kept tars of those layers
 
     def close(self) -> None:
         for e in self.entries.values():

@@ -195,19 +195,23 @@ class ImageStore:
         return self.snapshots.usage(chain_id)
 
     # -- records ---------------------------------------------------------
-    def create(self, config: dict, tags: list[str] = ()) -> Image:
-        """Record an image whose layers are unpacked already; returns it (existing if identical)."""
+    def create(self, config: dict, tags: list[str] = (), *, raw: bytes | None = None) -> Image:
+        """Record an image whose layers are unpacked already; returns it (existing if identical).
+
+        ``raw``: the config exactly as it came (a load or a pull): its bytes are the image's ID,
+        however another engine serialized them."""
         for chain_id in dg.chain_ids(config.get("rootfs", {}).get("diff_ids") or []):
             if not self.snapshots.exists(chain_id):
                 raise errdefs.System(f"layer {chain_id} is not unpacked")
-        raw = oimage.canonical_json(config)
+        if raw is None:
+            raw = oimage.canonical_json(config)
         image_id = self.content.write_bytes(raw)
         size = sum(self.layer_size(c) for c in dg.chain_ids(config["rootfs"]["diff_ids"]))
         created = _created_ns(config.get("created"))
         now = time.time_ns()
         with self.db.tx() as c:
             c.execute("INSERT OR IGNORE INTO images (id, config, size, created, added) VALUES (?,?,?,?,?)",
-                      (image_id, raw.decode(), size, created, now))
+                      (image_id, raw.decode("utf-8", errors="surrogateescape"), size, created, now))
             for t in tags:
                 c.execute("INSERT OR REPLACE INTO tags (ref, image_id, added) VALUES (?,?,?)", (t, image_id, now))
         return self._load(image_id)
@@ -236,10 +240,11 @@ class ImageStore:
             c.execute("DELETE FROM images WHERE id=?", (image_id,))
         self.content.delete(image_id)
         released = self.release_layers(img.chain)
-        self._release_blobs(img.diff_ids)
+        self.release_blobs(img.diff_ids)
         return released
 
-    def _release_blobs(self, diff_ids: list[str]) -> None:
+    def release_blobs(self, diff_ids: list[str]) -> None:
+        """Drop kept layer tars no image refers to any more."""
         used: set[str] = set()
         for r in self.db.query("SELECT config FROM images"):
             used.update(json.loads(r["config"]).get("rootfs", {}).get("diff_ids") or [])

@@ -413,6 +413,8 @@ class ContainerService:
                 fut.set_exception(errdefs.Conflict(msg))
         c.pending_attach.clear()
         self._resolve_waiters(c, ("next-exit", "not-running"), code)
+        if c.host_config.get("AutoRemove"):
+            self._spawn(self._auto_remove(c))  # --rm: a client waits for the removal, started or not
         if code in (126, 127):
             return errdefs.InvalidArgument(msg)
         return err
@@ -863,6 +865,7 @@ class ContainerService:
     async def reconcile(self) -> None:
         """Find running containers again; mark those that died meanwhile with their real exit code."""
         asyncio.get_running_loop().run_in_executor(None, self.purge_trash)
+        self._spawn(self.sweep_exits())
         for c in list(self._by_id.values()):
             if c.state.status == Status.REMOVING:
                 await self.remove(c.id, force=True)
@@ -887,6 +890,14 @@ class ContainerService:
             if status != c.state.status:
                 c.state.status = status
                 self._save_state(c)
+
+    async def sweep_exits(self, interval: float = 2.0) -> None:
+        """A safety net under the inotify watcher: any exit file of a running container is handled."""
+        while True:
+            await asyncio.sleep(interval)
+            for c in list(self._by_id.values()):
+                if c.state.running and os.path.exists(self.monitor.exit_file(c.id)):
+                    self._spawn(self._handle_exit(c.id))
 
     async def shutdown(self) -> None:
         for t in list(self._tasks):

@@ -20,6 +20,16 @@ def _filters(filters: dict | None) -> str | None:
     return _json.dumps(out, separators=(",", ":"))
 
 
+def go_json(value, sort_keys: bool = True) -> str:
+    """``json.Marshal`` as Go writes it: compact, ``<``, ``>``, ``&``, U+2028/9 escaped, map keys sorted
+    (``sort_keys=False`` for dicts standing for Go structs, whose fields keep their order)."""
+    text = _json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
 class _Resource:
     def __init__(self, api) -> None:
         self.api = api
@@ -97,6 +107,19 @@ class Containers(_Resource):
     def prune(self, filters: dict | None = None) -> dict:
         return self.api.post("/containers/prune", params={"filters": _filters(filters)})
 
+    def commit(self, container: str, repo: str = "", tag: str = "", comment: str = "", author: str = "",
+               changes: list[str] | None = None, pause: bool = True, config: dict | None = None) -> dict:
+        """``POST /commit``: an image of the container's filesystem and config; returns ``{"Id": ...}``.
+
+        The request is the docker CLI's: query keys sorted, empty strings sent, ``pause=0`` only to
+        turn pausing off, ``repo`` in its familiar form; the body is the JSON ``config`` (``null``).
+        """
+        params = {"author": author, "changes": list(changes) if changes else None, "comment": comment,
+                  "container": container, "pause": None if pause else "0", "repo": repo, "tag": tag}
+        # Go's json.Encoder of the (nil) config: "null" and a newline.
+        body = (_json.dumps(config, separators=(",", ":")) + "\n").encode()
+        return self.api.post("/commit", params=params, data=body, headers={"Content-Type": "application/json"})
+
 
 class Images(_Resource):
     def list(self, all: bool = False, filters: dict | None = None, digests: bool = False) -> list:
@@ -131,6 +154,53 @@ class Images(_Resource):
 
     def prune(self, filters: dict | None = None) -> dict:
         return self.api.post("/images/prune", params={"filters": _filters(filters)})
+
+    def build(self, context, tags=(), dockerfile: str = "Dockerfile", buildargs: dict | None = None,
+              labels: dict | None = None, target: str = "", nocache: bool = False, pull: bool = False,
+              rm: bool = True, forcerm: bool = False, quiet: bool = False, networkmode: str = "default",
+              platform: str = "", isolation: str = "", cpusetcpus: str = "", cpusetmems: str = "",
+              cpushares: int = 0, cpuquota: int = 0, cpuperiod: int = 0, memory: int = 0, memswap: int = 0,
+              cgroupparent: str = "", shmsize: int = 0, ulimits: list[dict] | None = None,
+              cachefrom=(), extrahosts=(), securityopt=(), registry_config: dict | None = None):
+        """``POST /build`` (the classic builder) with the context tar as body; the response, body unread.
+
+        ``context`` is bytes, a file object or an iterable of bytes (sent chunked).
+        The query is the one the docker 20.10 CLI sends: every resource field
+        (zeros and empty strings included), ``buildargs``/``labels`` as JSON
+        objects (a ``None`` build-arg value is ``null``: "use the Dockerfile's
+        default"), ``ulimits`` as a JSON list (``null`` when none), ``rm=1|0``,
+        the flags (``q``, ``nocache``, ``pull``, ``forcerm``) only when set,
+        ``version=1``, keys in sorted order.
+        Read the messages with ``streams.iter_json(response.read1)``.
+        """
+        params = {
+            "buildargs": go_json(buildargs or {}), "cachefrom": go_json(list(cachefrom)),
+            "cgroupparent": cgroupparent, "cpuperiod": str(cpuperiod), "cpuquota": str(cpuquota),
+            "cpusetcpus": cpusetcpus, "cpusetmems": cpusetmems, "cpushares": str(cpushares),
+            "dockerfile": dockerfile, "extrahosts": list(extrahosts) or None,
+            "forcerm": "1" if forcerm else None,
+            "isolation": isolation if isolation and isolation != "default" else None,
+            "labels": go_json(labels or {}), "memory": str(memory), "memswap": str(memswap),
+            "networkmode": networkmode, "nocache": "1" if nocache else None,
+            "platform": platform.lower() if platform else None, "pull": "1" if pull else None,
+            "q": "1" if quiet else None, "rm": "1" if rm else "0", "securityopt": list(securityopt) or None,
+            "shmsize": str(shmsize), "t": list(tags) or None, "target": target,
+            "ulimits": go_json(ulimits, sort_keys=False) if ulimits else "null", "version": "1",
+        }
+        import base64
+
+        headers = {"Content-Type": "application/x-tar",
+                   "X-Registry-Config": base64.b64encode(go_json(registry_config or {}).encode()).decode()}
+        return self.api.stream("POST", "/build", params=params, data=context, headers=headers)
+
+    def save(self, names: list[str]):
+        """``GET /images/get?names=...``: the response, its body the tar ``docker save`` writes."""
+        return self.api.stream("GET", "/images/get", params={"names": list(names)})
+
+    def load(self, data, quiet: bool = False):
+        """``POST /images/load``: the response (a JSON message stream when its Content-Type says so)."""
+        return self.api.stream("POST", "/images/load", params={"quiet": "1" if quiet else "0"}, data=data,
+                               headers={"Content-Type": "application/x-tar"})
 
 
 class Execs(_Resource):

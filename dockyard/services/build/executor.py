@@ -56,7 +56,11 @@ _ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 
 
 class BuildError(errdefs.InvalidArgument):
-    """A build that cannot go on; the message is what the user sees."""
+    """A build that cannot go on; the message is what the user sees, ``code`` a failed RUN's exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -94,9 +98,10 @@ class Builder:
         self.tmp_dir = tmp_dir
         os.makedirs(tmp_dir, exist_ok=True)
 
-    async def build(self, context: str, opts: BuildOptions, emit: Emit) -> Image:
-        """Build the Dockerfile of the extracted ``context`` directory; returns the final image."""
-        text = self._read_dockerfile(context, opts.dockerfile)
+    async def build(self, context: str, opts: BuildOptions, emit: Emit, text: str | None = None) -> Image:
+        """Build the Dockerfile (``text``, else read from the context) over the extracted ``context`` directory."""
+        if text is None:
+            text = self.read_dockerfile(context, opts.dockerfile)
         try:
             df = dfparser.parse(text, filename=os.path.basename(opts.dockerfile) or "Dockerfile")
             stages = df.stages()
@@ -149,7 +154,7 @@ class Builder:
         return result
 
     @staticmethod
-    def _read_dockerfile(context: str, name: str) -> str:
+    def read_dockerfile(context: str, name: str) -> str:
         try:
             fd = safepath.open_in_root(context, name, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
@@ -465,7 +470,7 @@ class _Run:
                 att.close()
             code = await exit_code
             if code != 0:
-                raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}")
+                raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
             top = parent.top_layer
             upper = self.b.containers.snapshots.upper_dir(cid)
             layer = await asyncio.get_running_loop().run_in_executor(None, self.b.store.layer_from_dir, upper, top)

@@ -29,8 +29,10 @@ class BuildService:
                 await aiopipe.consume_in_thread(body, lambda f: archive.apply_layer(f, context, whiteouts=False))
             except errdefs.DockyardError as e:
                 raise errdefs.InvalidArgument(f"failed to read the build context: {e}") from None
+            # Read first: .dockerignore may exclude the Dockerfile itself, which then leaves the context.
+            text = self.builder.read_dockerfile(context, opts.dockerfile)
             await asyncio.get_running_loop().run_in_executor(None, _apply_dockerignore, context, opts.dockerfile)
-            return await self.builder.build(context, opts, emit)
+            return await self.builder.build(context, opts, emit, text)
         finally:
             await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, workdir, True)
 
@@ -42,6 +44,11 @@ def _apply_dockerignore(context: str, dockerfile: str) -> None:
         return
     with open(path, errors="replace") as f:
         matcher = dockerignore.load(f.read())
+    for name in dockerignore.build_files_to_remove(matcher, dockerfile):
+        try:
+            os.unlink(os.path.join(context, name))  # dockerd's removeDockerfile
+        except (FileNotFoundError, IsADirectoryError):
+            pass
     keep = {".dockerignore", os.path.normpath(dockerfile)}
     # File by file: a `!` exception may bring back a file below an excluded directory.
     for dirpath, _dirnames, filenames in os.walk(context):

@@ -11,7 +11,7 @@ from dockyard.api.server import streams
 from dockyard.api.server.app import Router, json_body, json_response, services
 from dockyard.api.server.validation import query_bool
 from dockyard.oci import reference
-from dockyard.services.build.executor import BuildOptions
+from dockyard.services.build.executor import BuildError, BuildOptions
 
 
 def _json_map(request: web.Request, name: str) -> dict:
@@ -50,18 +50,25 @@ async def build(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     resp = await streams.json_stream_response(request)
 
+    held: list[bytes] = []  # quiet: the progress is kept back, and only shown if the build fails
+
     async def emit(msg: dict) -> None:
+        line = streams.json_line(msg, b"\r\n")
         if quiet and "stream" in msg:
+            held.append(line)
             return
-        await resp.write(streams.json_line(msg, b"\r\n"))
+        await resp.write(line)
 
     try:
         img = await svc.builds.build(request.content.iter_chunked(1 << 20), opts, emit)
         if quiet:
             await resp.write(streams.json_line({"stream": img.id + "\n"}, b"\r\n"))
     except errdefs.DockyardError as e:
+        if held:
+            await resp.write(b"".join(held))
         msg = str(e)
-        await resp.write(streams.json_line({"errorDetail": {"message": msg}, "error": msg}, b"\r\n"))
+        detail = {"code": e.code, "message": msg} if isinstance(e, BuildError) and e.code != 1 else {"message": msg}
+        await resp.write(streams.json_line({"errorDetail": detail, "error": msg}, b"\r\n"))
     except ConnectionResetError:
         return resp
     await resp.write_eof()

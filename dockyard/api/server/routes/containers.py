@@ -200,12 +200,12 @@ async def wait(request: web.Request) -> web.StreamResponse:
     resp.enable_chunked_encoding()
     await resp.prepare(request)
     await resp.write(b"")  # headers out now: the client knows the wait is registered before it starts
+    code = await fut
     try:
-        code = await fut
-    except asyncio.CancelledError:
-        raise
-    await resp.write(streams.json_line({"Error": None, "StatusCode": code}))
-    await resp.write_eof()
+        await resp.write(streams.json_line({"Error": None, "StatusCode": code}))
+        await resp.write_eof()
+    except ConnectionResetError:
+        pass  # the client stopped waiting
     return resp
 
 
