@@ -42,6 +42,8 @@ def _char_width(ch: str) -> int:
 
 
 def display_width(s: str) -> int:
+    if s.isascii():
+        return len(s)  # the common case, without a per-character lookup
     return sum(_char_width(c) for c in s)
 
 
