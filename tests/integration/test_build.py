@@ -30,6 +30,7 @@ RUNTIME_FILES = {".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "
 CASES = {
     "metadata": """
         FROM busybox
+        MAINTAINER someone <someone@example.com>
         LABEL a=1 "b c"=d
         ENV X=1 Y="two words"
         ENV Z ${X}-z
@@ -109,6 +110,7 @@ def build(run_docker, ctx: str, tag: str, *extra: str) -> subprocess.CompletedPr
 def image_facts(run_docker, tag: str) -> tuple[dict, int, dict]:
     info = json.loads(run_docker("image", "inspect", tag).stdout)[0]
     config = {k: info["Config"].get(k) for k in CONFIG_KEYS}
+    config["Author"] = info.get("Author")
     for k, v in list(config.items()):
         if v in ({}, [], "", None):
             config[k] = None

@@ -230,6 +230,9 @@ class _Run:
             await self.emit({"stream": f" ---> {ids.short(img.id)}\n"})
         else:
             img = self.b.store.lookup(base)
+            if img is not None and self.opts.pull:
+                await self.emit({"stream": f"--pull: no registry is reachable from this daemon; using the local "
+                                           f"{base}\n"})
             if img is None:
                 if self.opts.pull:
                     raise BuildError(f"pull access denied for {base}: this daemon cannot reach a registry")
@@ -510,6 +513,11 @@ class _Run:
                 mode = int(chmod, 8)
             except ValueError:
                 raise BuildError(f"invalid chmod parameter: {chmod}") from None
+        for flag in ("parents", "exclude", "checksum"):
+            if opts.get(flag):
+                raise BuildError(f"the --{flag} option is not supported by this builder")
+        if opts.get("unpack") is False and add:
+            raise BuildError("the --unpack option is not supported by this builder")
         srcs = list(args[:-1])
         dest = args[-1]
         heredocs = [s for s in ins.sources if isinstance(s, dfparser.Heredoc)]
