@@ -106,7 +106,7 @@ class Builder:
             df = dfparser.parse(text, filename=os.path.basename(opts.dockerfile) or "Dockerfile")
             stages = df.stages()
         except dfparser.DockerfileError as e:
-            raise BuildError(f"dockerfile parse error on line {e.line}: {e.detail}") from None
+            raise BuildError(str(e)) from None  # "Dockerfile:7: unknown instruction: RUNN"
         if not stages:
             raise BuildError("No image was generated. Is your Dockerfile empty?")
         last = len(stages) - 1
