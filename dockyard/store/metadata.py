@@ -11,6 +11,9 @@ Schema (version 1)::
         the layer tar as it came in (content store blob), for save and push
     snapshots(key PK, sid UNIQUE, parent, kind, short, created, size)
         key     chain ID for committed layers, container ID (or "<id>-init") for active ones
+    volumes(name PK, driver, options, labels, created, anonymous)
+        options / labels JSON; the local driver keeps data in <root>/volumes/<name>/_data
+    volume_refs(volume -> volumes, container)   which containers use a volume (rm refuses while any does)
     build_cache(key PK, image_id, created)   a build step's result, by parent + instruction + sources
     containers(id PK, name UNIQUE, image_id, created, config, host_config, extra)
         config / host_config  immutable JSON as given at create (Docker's shapes)
@@ -46,6 +49,11 @@ CREATE TABLE IF NOT EXISTS layer_blobs (
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, sid TEXT NOT NULL UNIQUE, parent TEXT, kind TEXT NOT NULL,
     short TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT -1);
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY, driver TEXT NOT NULL, options TEXT NOT NULL, labels TEXT NOT NULL,
+    created INTEGER NOT NULL, anonymous INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS volume_refs (
+    volume TEXT NOT NULL REFERENCES volumes(name), container TEXT NOT NULL, PRIMARY KEY (volume, container));
 CREATE TABLE IF NOT EXISTS build_cache (
     key TEXT PRIMARY KEY, image_id TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS containers (
