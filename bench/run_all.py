@@ -3,6 +3,9 @@
 
     sudo .venv/bin/python bench/run_all.py [--count 200] [--runs 20] [--bytecode both] [--json PATH] [--only NAME]
 
+build.py and save_load.py need disk (about 5 GiB free under --scratch-base; they skip with a message
+otherwise) and take a few minutes each.
+
 Each script's full output streams through; the summary lists every metric with dockyard's figure,
 Docker's, the ratio (dockyard/docker) and PASS/FAIL against its target. A missed target never makes
 the exit status non-zero; a benchmark that could not run does (exit 1).
@@ -21,7 +24,7 @@ from pathlib import Path
 from _harness import FAIRNESS, fmt
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["run_rm", "many", "idle_rss"]
+SCRIPTS = ["run_rm", "many", "idle_rss", "build", "save_load"]
 
 
 def main() -> int:
@@ -38,7 +41,8 @@ def main() -> int:
     common = ["--bytecode", args.bytecode, "--scratch-base", args.scratch_base]
     if args.dockyard_runtime:
         common += ["--dockyard-runtime", args.dockyard_runtime]
-    extra = {"run_rm": ["--runs", str(args.runs)], "many": ["--count", str(args.count)], "idle_rss": []}
+    extra = {"run_rm": ["--runs", str(args.runs)], "many": ["--count", str(args.count)], "idle_rss": [],
+             "build": [], "save_load": []}
     results, failed = [], []
     with tempfile.TemporaryDirectory(prefix="dybench-results-") as tmp:
         for name in args.only or SCRIPTS:
@@ -73,6 +77,9 @@ def main() -> int:
         ratio = f"{m['ratio']:.2f}x" if m["ratio"] is not None else "-"
         print(f"{m['title'][:60]:60s} {fmt(m['dockyard'], m['unit']):>11s} {fmt(m['docker'], m['unit']):>11s} "
               f"{ratio:>7s}  {target}")
+    skipped = [f"{r['script']} ({r['details']['skipped']})" for r in results if r.get("details", {}).get("skipped")]
+    if skipped:
+        print(f"\nbenchmarks skipped (not enough free disk): {', '.join(skipped)}")
     if failed:
         print(f"\nbenchmarks that did not complete: {', '.join(failed)}")
     if args.json:

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "busybox-image": ("image", "cmd_busybox_image", "Build the busybox:latest base image from the host's busybox"),
     "build": ("build", "cmd_build", "Build an image from a Dockerfile"),
     "commit": ("image_io", "cmd_commit", "Create a new image from a container's changes"),
+    "cp": ("cp", "cmd_cp", "Copy files/folders between a container and the local filesystem"),
     "save": ("image_io", "cmd_save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "load": ("image_io", "cmd_load", "Load an image from a tar archive or STDIN"),
 }
@@ -61,7 +62,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "rename": COMMANDS["rename"], "restart": COMMANDS["restart"], "rm": COMMANDS["rm"],
         "run": COMMANDS["run"], "start": COMMANDS["start"], "stop": COMMANDS["stop"], "top": COMMANDS["top"],
         "unpause": COMMANDS["unpause"], "wait": COMMANDS["wait"],
-        "commit": COMMANDS["commit"],
+        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"],
     }),
     "image": ("Manage images", {
         "history": COMMANDS["history"], "import": COMMANDS["import"],
@@ -71,6 +72,13 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "rm": ("image", "cmd_rmi", "Remove one or more images"), "tag": COMMANDS["tag"],
         "build": COMMANDS["build"], "save": COMMANDS["save"], "load": COMMANDS["load"],
     }),
+    "volume": ("Manage volumes", {
+        "create": ("volume", "cmd_create", "Create a volume"),
+        "inspect": ("volume", "cmd_inspect", "Display detailed information on one or more volumes"),
+        "ls": ("volume", "cmd_ls", "List volumes"),
+        "prune": ("volume", "cmd_prune", "Remove unused local volumes"),
+        "rm": ("volume", "cmd_rm", "Remove one or more volumes"),
+    }),
     "system": ("Manage Docker", {
         "df": ("system", "cmd_df", "Show docker disk usage"),
         "events": COMMANDS["events"], "info": COMMANDS["info"],
@@ -78,7 +86,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
     }),
 }
 ALIASES = {"container": {"list": "ls", "ps": "ls", "remove": "rm"},
-           "image": {"list": "ls", "remove": "rm"}, "system": {}}
+           "image": {"list": "ls", "remove": "rm"}, "system": {}, "volume": {"list": "ls", "remove": "rm"}}
 
 GLOBAL_HELP = f"""
 Usage:  {PROG} [OPTIONS] COMMAND

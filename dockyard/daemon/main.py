@@ -20,14 +20,17 @@ from dockyard.image.images import ImageStore
 from dockyard.runtime.logs import LogRotator
 from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
 from dockyard.runtime.oci import OCIRuntime
+from dockyard.services.archive import ArchiveService
 from dockyard.services.build.cache import BuildCache
 from dockyard.services.build.executor import Builder
 from dockyard.services.build.service import BuildService
+from dockyard.services.container_mounts import ContainerMounts
 from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
 from dockyard.services.system import SystemService
+from dockyard.services.volumes import VolumeService
 from dockyard.store.content import ContentStore
 from dockyard.store.metadata import MetadataDB
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
@@ -90,10 +93,12 @@ class Daemon:
                                 binary=shutil.which(cfg.conmon) or cfg.conmon)
         self.events = EventBus()
         self.log_rotator = LogRotator()
+        self.volumes = VolumeService(db=self.db, events=self.events, data_root=root)
         init_binary = cfg.init_path if os.path.exists(cfg.init_path) else shutil.which("tini-static")
         self.containers = ContainerService(db=self.db, images=image_store, snapshots=snapshots, runtime=runtime,
                                            monitor=monitor, events=self.events, data_root=root,
-                                           log_rotator=self.log_rotator, init_binary=init_binary)
+                                           log_rotator=self.log_rotator, mounts=ContainerMounts(self.volumes),
+                                           init_binary=init_binary)
         execs = ExecService(containers=self.containers, runtime=runtime, events=self.events)
         images = ImageService(store=image_store, containers=self.containers, events=self.events)
         system = SystemService(containers=self.containers, images=image_store, runtime=runtime, data_root=root,
@@ -101,7 +106,9 @@ class Daemon:
         builder = Builder(store=image_store, containers=self.containers, events=self.events,
                           cache=BuildCache(self.db), tmp_dir=os.path.join(root, "tmp"))
         self.watcher = ExitWatcher(monitor.exit_dir, self.containers.notify_exit)
-        self.app = make_app(Services(self.containers, execs, images, self.events, system, BuildService(builder)))
+        archive = ArchiveService(containers=self.containers, events=self.events)
+        self.app = make_app(Services(self.containers, execs, images, self.events, system, BuildService(builder),
+                                     self.volumes, archive))
         self.runner: web.AppRunner | None = None
 
     def _daemon_id(self) -> str:

@@ -68,3 +68,34 @@ def read_host_file(path: str) -> str:
             return f.read()
     except OSError:
         return ""
+
+
+EMBEDDED_RESOLVER = "127.0.0.11"
+
+
+def resolv_conf_embedded(host_resolv: str, *, search: list[str] = (), options: list[str] = ()) -> str:
+    """The resolv.conf of a container on a user-defined network, whose resolver is the embedded DNS.
+
+    Only ``nameserver 127.0.0.11``; the host's search list (or ``--dns-search``); the host's
+    options (or ``--dns-option``) with ``ndots:0`` added unless they set ndots, as Docker
+    writes it. The real upstreams (host's or ``--dns``) are the DNS server's business.
+    """
+    host_search: list[str] = []
+    host_options: list[str] = []
+    for line in host_resolv.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] in ("search", "domain"):
+            host_search = parts[1:]
+        elif parts[0] == "options":
+            host_options.extend(parts[1:])
+    search = list(search) or host_search
+    opts = list(options) or host_options
+    if not any(o.startswith("ndots:") for o in opts):
+        opts.append("ndots:0")
+    out = [f"nameserver {EMBEDDED_RESOLVER}"]
+    if search:
+        out.append("search " + " ".join(search))
+    out.append("options " + " ".join(opts))
+    return "\n".join(out) + "\n"

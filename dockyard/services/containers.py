@@ -17,6 +17,7 @@ running while the daemon is away; at start-up ``reconcile`` reads its exit files
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import logging
@@ -40,11 +41,14 @@ from dockyard.runtime.monitor import ConmonMonitor, MonitorSpec
 from dockyard.runtime.oci import OCIRuntime
 from dockyard.runtime.users import resolve_user
 from dockyard.services import container_config as cc
+from dockyard.services import mounts as mnts
+from dockyard.services.container_mounts import ContainerMounts
 from dockyard.services.events import EventBus
+from dockyard.services.mounts import MountPoint
 from dockyard.store import mount as mnt
 from dockyard.store.metadata import MetadataDB, dumps
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
-from dockyard.util import ids, namegen
+from dockyard.util import ids, namegen, safepath
 from dockyard.util.filters import Filters
 from dockyard.util.timeutil import parse_timestamp_ns
 
@@ -159,7 +163,7 @@ _ALLOWED = {
 class ContainerService:
     def __init__(self, *, db: MetadataDB, images: ImageStore, snapshots: OverlaySnapshotter,
                  runtime: OCIRuntime, monitor: ConmonMonitor, events: EventBus, data_root: str,
-                 log_rotator: LogRotator, init_binary: str | None = None) -> None:
+                 log_rotator: LogRotator, mounts: ContainerMounts, init_binary: str | None = None) -> None:
         self.db = db
         self.images = images
         self.snapshots = snapshots
@@ -169,6 +173,7 @@ class ContainerService:
         self.data_root = data_root
         self.init_binary = init_binary
         self.log_rotator = log_rotator
+        self.mounts = mounts
         self.containers_dir = os.path.join(data_root, "containers")
         self.trash_dir = os.path.join(data_root, "trash")
         os.makedirs(self.containers_dir, exist_ok=True)
@@ -256,6 +261,11 @@ class ContainerService:
         validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
         path, args = cc.command_of(merged)
+        inherited = []
+        for spec in hc.get("VolumesFrom") or []:
+            source, mode = mnts.parse_volumes_from(spec)
+            inherited.append(mnts.inherit(self.mount_points(self.get(source)), mode))
+        plan = mnts.plan(hc, merged.get("Volumes"), inherited)
 
         cid = ids.new_id()
         if not name:
@@ -271,6 +281,12 @@ class ContainerService:
         except BaseException:
             shutil.rmtree(bundle, ignore_errors=True)
             raise
+        try:
+            plan = await self._prepare_mounts(cid, rootfs, hc, plan)
+        except BaseException:
+            self._release_layers(cid)
+            shutil.rmtree(bundle, ignore_errors=True)
+            raise
         extra = {
             "path": path, "args": args, "bundle": bundle, "rootfs": rootfs,
             "log_path": os.path.join(bundle, f"{cid}-json.log"),
@@ -278,6 +294,7 @@ class ContainerService:
             "hostname_path": os.path.join(bundle, "hostname"),
             "hosts_path": os.path.join(bundle, "hosts"),
             "platform": "linux",
+            "mounts": [mp.to_json() for mp in plan],
         }
         now = time.time_ns()
         c = Container(cid, name, img.id, now, merged, hc, extra)
@@ -296,6 +313,66 @@ class ContainerService:
         self._by_name[name] = cid
         self.events.publish("container", "create", cid, image=image_ref, name=name, **self._labels(c))
         return c, warnings
+
+    async def _prepare_mounts(self, cid: str, rootfs: str, hc: dict, plan: list[MountPoint]) -> list[MountPoint]:
+        """Volumes made (and filled from the image, as Docker fills a new volume at create)."""
+        explicit = {mp.destination for mp in (mnts.parse_bind(b) for b in hc.get("Binds") or [])
+                    if mp.type == "bind"}
+        plan = self.mounts.prepare(cid, plan, explicit)
+        if any(mp.type == "volume" and mp.copy_data for mp in plan):
+            mnt.mount_all(self.snapshots.mounts(cid), rootfs)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.mounts.fill, cid, rootfs, plan)
+            finally:
+                mnt.unmount(rootfs)
+        return plan
+
+    @contextlib.asynccontextmanager
+    async def mounted_root(self, ref: str):
+        """A directory where a stopped container's filesystem is seen whole: rootfs plus its volumes and
+        bind mounts (``docker cp`` into a stopped container). Held under the container's lock."""
+        c = self.get(ref)
+        async with c.lock:
+            if c.state.running:
+                raise errdefs.Conflict(f"container {c.id} is running: use its own root")
+            mnt.mount_all(self.snapshots.mounts(c.id), c.rootfs)
+            done: list[str] = []
+            try:
+                for mp in mnts.sorted_for_mounting(self.mount_points(c)):
+                    if mp.type == "tmpfs":
+                        continue
+                    source = mp.source if mp.type == "bind" else self.mounts.volumes.mount(mp.name, c.id)
+                    if not os.path.exists(source):
+                        continue
+                    if os.path.isdir(source):
+                        fd = safepath.mkdir_all_in_root(c.rootfs, mp.destination, 0o755)
+                    else:
+                        parent = safepath.mkdir_all_in_root(c.rootfs, os.path.dirname(mp.destination), 0o755)
+                        try:
+                            os.close(os.open(os.path.basename(mp.destination), os.O_CREAT | os.O_NOFOLLOW |
+                                             os.O_CLOEXEC, 0o644, dir_fd=parent))
+                            fd = safepath.open_in_root(c.rootfs, mp.destination, os.O_PATH | os.O_NOFOLLOW)
+                        finally:
+                            os.close(parent)
+                    try:
+                        # mounted on the fd's own path: a symlink swapped in meanwhile cannot redirect it
+                        target = f"/proc/self/fd/{fd}"
+                        mnt.bind(source, target, readonly=not mp.rw)
+                        done.append(os.path.realpath(target))
+                    finally:
+                        os.close(fd)
+                yield c.rootfs
+            finally:
+                for target in reversed(done):
+                    mnt.unmount(target, detach=True)
+                for mp in self.mount_points(c):
+                    if mp.type == "volume" and mp.name:
+                        self.mounts.volumes.unmount(mp.name, c.id)
+                mnt.unmount(c.rootfs)
+
+    @staticmethod
+    def mount_points(c: Container) -> list[MountPoint]:
+        return [MountPoint.from_json(m) for m in c.extra.get("mounts") or []]
 
     def _check_network_mode(self, mode: str) -> None:
         if mode in ("default", "bridge", "none", "host") or mode.startswith("container:"):
@@ -453,6 +530,7 @@ class ContainerService:
             etc_files={"/etc/resolv.conf": c.extra["resolv_conf_path"], "/etc/hostname": c.extra["hostname_path"],
                        "/etc/hosts": c.extra["hosts_path"]},
             init_binary=self.init_binary if use_init else None,
+            extra_mounts=self.mounts.spec_mounts(c.id, self.mount_points(c)),
         )
         spec = rspec.build_spec(inp)
         if hc.get("MaskedPaths") is not None:
@@ -516,6 +594,7 @@ class ContainerService:
         self._resolve_waiters(c, ("next-exit", "not-running"), s.exit_code)
         self.log_rotator.unwatch(c.log_path)
         self._unmount_rootfs(c)
+        self.mounts.release(c.id, self.mount_points(c))
         self.monitor.forget(c.id)
         # runc's own record of the container (state dir, cgroup) goes in the background: only a
         # new start of this container needs it gone, and it waits for it.
@@ -690,6 +769,7 @@ class ContainerService:
             self._unmount_rootfs(c)
             self.monitor.forget(c.id)
             self._release_layers(c.id)
+            self.mounts.forget(c.id, self.mount_points(c), remove_anonymous=volumes)
             self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
             os.rename(c.bundle, os.path.join(self.trash_dir, c.id))
             # the files go in a thread: large ones must not stall the loop
@@ -886,6 +966,7 @@ class ContainerService:
                 self._after_exit(c)
                 continue
             self.log_rotator.watch(c.log_path, c.bundle, *log_opts(c.host_config))
+            self.mounts.adopt(c.id, self.mount_points(c))
             status = Status.PAUSED if st.get("status") == "paused" else Status.RUNNING
             if status != c.state.status:
                 c.state.status = status

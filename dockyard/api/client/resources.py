@@ -1,7 +1,7 @@
 """Per-resource sub-clients: one method per Engine API endpoint, returning JSON.
 
 Reached as ``api.containers``, ``api.images``, ``api.execs``, ``api.system``
-(no mixins: each is a thin object over the ``APIClient`` verbs).
+(no mixins: each is a thin object over the ``APIClient`` verbs); ``Volumes(api)``.
 """
 
 from __future__ import annotations
@@ -106,6 +106,32 @@ class Containers(_Resource):
 
     def prune(self, filters: dict | None = None) -> dict:
         return self.api.post("/containers/prune", params={"filters": _filters(filters)})
+
+    # -- docker cp: /containers/{id}/archive ----------------------------------
+    @staticmethod
+    def _path_stat(headers: dict) -> dict:
+        import base64
+
+        raw = {k.lower(): v for k, v in headers.items()}.get("x-docker-container-path-stat")
+        return _json.loads(base64.b64decode(raw)) if raw else {}
+
+    def stat_path(self, container: str, path: str) -> dict:
+        """``HEAD /containers/{id}/archive``: ``{"name", "size", "mode", "mtime", "linkTarget"}``
+        (``mode`` in Go's ``os.FileMode`` bits)."""
+        return self._path_stat(self.api.head("/containers/{}/archive", container, params={"path": path}))
+
+    def get_archive(self, container: str, path: str):
+        """``GET /containers/{id}/archive``: (the response, its tar body unread; the path's stat)."""
+        r = self.api.stream("GET", "/containers/{}/archive", container, params={"path": path})
+        return r, self._path_stat(dict(r.headers))
+
+    def put_archive(self, container: str, path: str, data, no_overwrite_dir_non_dir: bool = True,
+                    copy_uid_gid: bool = False) -> None:
+        """``PUT /containers/{id}/archive``: extract the tar ``data`` (bytes, a file object or an
+        iterable of bytes) into the directory ``path``; the query as the docker CLI sends it."""
+        params = {"path": path, "noOverwriteDirNonDir": "true" if no_overwrite_dir_non_dir else None,
+                  "copyUIDGID": "true" if copy_uid_gid else None}
+        self.api.put("/containers/{}/archive", container, params=params, data=data)
 
     def commit(self, container: str, repo: str = "", tag: str = "", comment: str = "", author: str = "",
                changes: list[str] | None = None, pause: bool = True, config: dict | None = None) -> dict:
@@ -220,6 +246,33 @@ class Execs(_Resource):
             self.api.post("/exec/{}/start", exec_id, json=body)
             return None
         return self.api.hijack("POST", "/exec/{}/start", exec_id, json=body)
+
+
+class Volumes(_Resource):
+    def create(self, name: str = "", driver: str = "local", driver_opts: dict | None = None,
+               labels: dict | None = None) -> dict:
+        """``POST /volumes/create`` as the docker 20.10 CLI sends it (options and labels always, maybe empty)."""
+        body = {"Driver": driver, "DriverOpts": dict(driver_opts or {}), "Labels": dict(labels or {}),
+                "Name": name}
+        return self.api.post("/volumes/create", json=body)
+
+    def list(self, filters: dict | None = None) -> dict:
+        """``{"Volumes": [...], "Warnings": ...}``."""
+        return self.api.get("/volumes", params={"filters": _filters(filters)}) or {}
+
+    def inspect(self, name: str) -> dict:
+        return self.api.get("/volumes/{}", name)
+
+    def inspect_raw(self, name: str) -> bytes:
+        """The daemon's JSON as sent (``docker volume inspect`` shows it re-indented)."""
+        return self.api.request("GET", "/volumes/{}", name).read()
+
+    def remove(self, name: str, force: bool = False) -> None:
+        self.api.delete("/volumes/{}", name, params={"force": force or None})
+
+    def prune(self, filters: dict | None = None) -> dict:
+        """``{"VolumesDeleted": [...], "SpaceReclaimed": n}``."""
+        return self.api.post("/volumes/prune", params={"filters": _filters(filters)}) or {}
 
 
 class System(_Resource):

@@ -15,12 +15,14 @@ from aiohttp import web
 from dockyard import errdefs
 from dockyard.api.server import errors, versions
 from dockyard.api.server.validation import parse_json_body, validate_body
+from dockyard.services.archive import ArchiveService
 from dockyard.services.build.service import BuildService
 from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
 from dockyard.services.system import SystemService
+from dockyard.services.volumes import VolumeService
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -36,6 +38,8 @@ class Services:
     events: EventBus
     system: SystemService
     builds: BuildService
+    volumes: VolumeService
+    archive: ArchiveService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -88,13 +92,13 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
 
 
 def make_app(svc: Services) -> web.Application:
-    from dockyard.api.server.routes import build, containers, execs, images, system
+    from dockyard.api.server.routes import archive, build, containers, execs, images, system, volumes
 
     app = web.Application(middlewares=[errors.error_middleware, versions.version_middleware],
                           client_max_size=MAX_JSON_BODY, handler_args={"max_field_size": 65536})
     app[SERVICES] = svc
     app.on_response_prepare.append(_add_headers)
     router = Router(app)
-    for module in (system, containers, execs, images, build):
+    for module in (system, containers, execs, images, build, volumes, archive):
         module.register(router)
     return app

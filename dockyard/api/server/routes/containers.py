@@ -39,6 +39,10 @@ def _networks(c: Container) -> dict:
     return {name: _endpoint()}
 
 
+def _mounts_view(svc: Services, c: Container) -> list[dict]:
+    return [mp.inspect() for mp in svc.containers.mount_points(c) if mp.listed]
+
+
 def status_text(c: Container) -> str:
     """Docker's ``State.String()``, as ``ps`` shows it."""
     s, now = c.state, time.time_ns()
@@ -99,7 +103,7 @@ def inspect(svc: Services, c: Container, size: bool = False) -> dict:
         out["SizeRw"], out["SizeRootFs"] = rw, root
     running = c.state.running
     out.update({
-        "Mounts": [],
+        "Mounts": _mounts_view(svc, c),
         "Config": c.config,
         "NetworkSettings": {
             "Bridge": "", "SandboxID": c.id if running else "", "HairpinMode": False, "LinkLocalIPv6Address": "",
@@ -122,7 +126,7 @@ def summary(svc: Services, c: Container, size: bool = False) -> dict:
         "Command": command_line(c), "Created": c.created // 1_000_000_000, "Ports": [],
         "Labels": c.config.get("Labels") or {}, "State": c.state.status.value, "Status": status_text(c),
         "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
-        "NetworkSettings": {"Networks": _networks(c)}, "Mounts": [],
+        "NetworkSettings": {"Networks": _networks(c)}, "Mounts": _mounts_view(svc, c),
     }
     if size:
         rw, root = svc.containers.size(c)

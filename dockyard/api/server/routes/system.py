@@ -52,6 +52,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def system_df(request: web.Request) -> web.Response:
     from dockyard.api.server.routes.containers import summary as container_summary
     from dockyard.api.server.routes.images import summary as image_summary
+    from dockyard.api.server.routes.volumes import usage_view
 
     svc = services(request)
     images = svc.images.list(all=True)
@@ -66,7 +67,8 @@ async def system_df(request: web.Request) -> web.Response:
         imgs.append(summary)
     ctrs = [container_summary(svc, c, size=True) for c in svc.containers.all()]
     layers = svc.system.layers_size()
-    return json_response({"LayersSize": layers, "Images": imgs, "Containers": ctrs, "Volumes": [],
+    vols = [usage_view(*u) for u in await svc.volumes.disk_usage()]
+    return json_response({"LayersSize": layers, "Images": imgs, "Containers": ctrs, "Volumes": vols,
                           "BuildCache": []})
 
 
@@ -85,6 +87,6 @@ def register(r: Router) -> None:
     r.add("GET", "/info", info)
     r.add("GET", "/events", events)
     r.add("GET", "/system/df", system_df)
-    for kind in ("networks", "volumes"):
+    for kind in ("networks",):
         r.add("POST", f"/{kind}/prune", prune_nothing)
 
