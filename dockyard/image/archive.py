@@ -900,8 +900,7 @@ class _Applier:
                     ts.copy_to(fd, h.size)
                     self.sizes[rel] = h.size
                     h.size = 0
-                if h.uid or h.gid:
-                    os.fchown(fd, h.uid, h.gid)
+                os.fchown(fd, h.uid, h.gid)  # even 0:0: a setgid parent would give its own gid
                 os.fchmod(fd, h.mode & 0o7777)
                 if h.xattrs:
                     self._xattrs(fd, h.xattrs)
@@ -917,16 +916,14 @@ class _Applier:
                     os.mkdir(base, 0o700, dir_fd=pfd)
             fd = os.open(base, _O_DIR, dir_fd=pfd)
             self._put(rel, fd)
-            if h.uid or h.gid:
-                os.fchown(fd, h.uid, h.gid)
+            os.fchown(fd, h.uid, h.gid)
             os.fchmod(fd, h.mode & 0o7777)
             if h.xattrs:
                 self._xattrs(fd, h.xattrs)
             self.dirs.append((rel, atime, mtime))
         elif typ == 0x32:  # symlink
             self._create(lambda: os.symlink(h.linkname, base, dir_fd=pfd), pfd, base, rel)
-            if h.uid or h.gid:
-                os.chown(base, h.uid, h.gid, dir_fd=pfd, follow_symlinks=False)
+            os.chown(base, h.uid, h.gid, dir_fd=pfd, follow_symlinks=False)
             if h.xattrs:
                 self._xattrs(f"/proc/self/fd/{pfd}/{base}", h.xattrs)
             os.utime(base, ns=(atime, mtime), dir_fd=pfd, follow_symlinks=False)

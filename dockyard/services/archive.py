@@ -339,26 +339,21 @@ class ArchiveService:
 
     @contextlib.asynccontextmanager
     async def _root(self, c: Container) -> AsyncIterator[_Root]:
+        """The container's filesystem: its own root while it runs, else mounted on the host."""
         for _ in range(3):
-            root = self._open_running(c)
-            if root is not None:
-                try:
-                    yield root
-                finally:
-                    root.close()
-                return
-            try:
-                async with self.containers.mounted_root(c.id) as path:
-                    root = _Root(os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+            async with contextlib.AsyncExitStack() as stack:
+                root = self._open_running(c)
+                if root is None:
                     try:
-                        yield root
-                    finally:
-                        root.close()
+                        path = await stack.enter_async_context(self.containers.mounted_root(c.id))
+                    except errdefs.Conflict:
+                        if not c.state.running:
+                            raise
+                        continue  # it started meanwhile: its own root, then
+                    root = _Root(os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+                stack.callback(root.close)
+                yield root
                 return
-            except errdefs.Conflict:
-                if not c.state.running:
-                    raise
-                # it started meanwhile: its own root, then
         raise errdefs.Conflict(f"container {c.id} keeps changing state")
 
     async def _run(self, fn, *args):

@@ -1070,7 +1070,7 @@ def _populate_init_layer(upper: str, lowers: list[str]) -> None:
         if not present(f):
             os.makedirs(os.path.dirname(os.path.join(upper, f)), mode=0o755, exist_ok=True)
             open(os.path.join(upper, f), "a").close()
-            os.chmod(os.path.join(upper, f), 0o755 if f == ".dockerenv" else 0o644)
+            os.chmod(os.path.join(upper, f), 0o755)  # Docker's init layer makes every file 0755
     if not present("etc/mtab"):
         os.symlink("/proc/mounts", os.path.join(upper, "etc/mtab"))
 

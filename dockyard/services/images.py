@@ -182,12 +182,23 @@ class ImageService:
         for ref in self.store.tags_of(img.id):
             self.store.untag(ref)
             records.append({"Untagged": reference.familiar(ref)})
-        released = self.store.delete(img.id)
+        parent = img.config.get("parent") or ""
+        self._delete(img.id, records)
+        # Untagged parents nothing else needs go too (a build's intermediate steps), unless --no-prune.
+        while parent and not noprune:
+            p = self.store.lookup(parent)
+            if p is None or p.tags or self.store.children_of(p.id) or self._first_user(p.id) is not None:
+                break
+            parent = p.config.get("parent") or ""
+            self._delete(p.id, records)
         asyncio.get_running_loop().run_in_executor(None, self.store.snapshots.purge_trash)
-        self.events.publish("image", "delete", img.id, name=img.id)
-        records.append({"Deleted": img.id})
-        records.extend({"Deleted": chain_id} for chain_id in released)
         return records
+
+    def _delete(self, image_id: str, records: list[dict]) -> None:
+        released = self.store.delete(image_id)
+        self.events.publish("image", "delete", image_id, name=image_id)
+        records.append({"Deleted": image_id})
+        records.extend({"Deleted": chain_id} for chain_id in released)
 
     def _first_user(self, image_id: str, running: bool | None = None):
         for c in self.containers.all():

@@ -37,6 +37,7 @@ from dockyard.oci import reference
 from dockyard.runtime.spec import DEFAULT_PATH
 from dockyard.runtime.users import resolve_user
 from dockyard.services.build.cache import BuildCache
+from dockyard.services.build.context import BuildContext
 from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.store import mount as mnt
@@ -98,10 +99,8 @@ class Builder:
         self.tmp_dir = tmp_dir
         os.makedirs(tmp_dir, exist_ok=True)
 
-    async def build(self, context: str, opts: BuildOptions, emit: Emit, text: str | None = None) -> Image:
-        """Build the Dockerfile (``text``, else read from the context) over the extracted ``context`` directory."""
-        if text is None:
-            text = self.read_dockerfile(context, opts.dockerfile)
+    async def build(self, context: BuildContext, opts: BuildOptions, emit: Emit, text: str) -> Image:
+        """Build the Dockerfile ``text`` with the files of ``context``."""
         try:
             df = dfparser.parse(text, filename=os.path.basename(opts.dockerfile) or "Dockerfile")
             stages = df.stages()
@@ -153,23 +152,12 @@ class Builder:
             await emit({"stream": f"Successfully tagged {ref.familiar()}\n"})
         return result
 
-    @staticmethod
-    def read_dockerfile(context: str, name: str) -> str:
-        try:
-            fd = safepath.open_in_root(context, name, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError):
-            raise BuildError(f"Cannot locate specified Dockerfile: {name}") from None
-        with os.fdopen(fd, "rb") as f:
-            data = f.read()
-        if not data.strip():
-            raise BuildError(f"the Dockerfile ({name}) cannot be empty")
-        return data.decode("utf-8", errors="replace")
-
 
 class _Run:
     """The state of one build."""
 
-    def __init__(self, builder: Builder, context: str, opts: BuildOptions, emit: Emit, escape: str) -> None:
+    def __init__(self, builder: Builder, context: BuildContext, opts: BuildOptions, emit: Emit,
+                 escape: str) -> None:
         self.b = builder
         self.context = context
         self.opts = opts
@@ -528,15 +516,24 @@ class _Run:
                     raise BuildError(f"failed to fetch {s}: this daemon has no network access to download "
                                      f"ADD sources; put the file in the build context instead")
                 raise BuildError(f"{word} failed: source can't be a URL for COPY")
+        loop = asyncio.get_running_loop()
+        plan: _CopyPlan | None = None
         root, release = await self._source_root(from_)
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(
-                None, _plan_copy, root, srcs, heredocs, dest, word)
-            digest = plan.checksum()
-            created_by = (f"/bin/sh -c #(nop) {word} {'dir' if plan.has_dir else 'file'}:{digest} in {dest} ")
+            if from_:
+                plan = await loop.run_in_executor(None, _plan_copy, root, srcs, heredocs, dest, word)
+                digest, has_dir = await loop.run_in_executor(None, plan.checksum), plan.has_dir
+            else:
+                # From the spooled context's index: a cache hit needs no file of the context on disk.
+                digest, has_dir = await loop.run_in_executor(None, _context_checksum, self.context, srcs, heredocs,
+                                                             word)
+            created_by = (f"/bin/sh -c #(nop) {word} {'dir' if has_dir else 'file'}:{digest} in {dest} ")
             key = self._cache_key(stage, f"{created_by} chown={chown} chmod={chmod} from={from_}")
             if await self._from_cache(stage, key):
                 return
+            if plan is None:
+                root = await self.context.materialize()
+                plan = await loop.run_in_executor(None, _plan_copy, root, srcs, heredocs, dest, word)
             wd = stage.config["config"].get("WorkingDir") or "/"
             target = dest if dest.startswith("/") else os.path.join(wd, dest) + ("/" if dest.endswith("/") else "")
 
@@ -555,9 +552,9 @@ class _Run:
         await self.emit({"stream": f" ---> {ids.short(img.id)}\n"})
 
     async def _source_root(self, from_: str) -> tuple[str, Callable[[], None]]:
-        """The directory COPY reads from: the context, or a mounted stage/image (``--from``)."""
+        """The directory COPY reads from with ``--from``: a mounted stage or image (else the context, later)."""
         if not from_:
-            return self.context, lambda: None
+            return "", lambda: None
         img = self.done_images.get(from_.lower())
         if img is None:
             img = self.b.store.lookup(from_)
@@ -767,6 +764,43 @@ class _CopyPlan:
                     os.close(sfd)
             finally:
                 os.close(pfd)
+
+
+def _context_checksum(ctx: BuildContext, srcs: list[str], heredocs: list, word: str) -> tuple[str, bool]:
+    """What ``_plan_copy(...).checksum()`` checks, read from the context's index: (digest, has a directory).
+    Raises the same errors for missing or forbidden sources."""
+    h = hashlib.sha256()
+    has_dir = False
+    names = {d.name: d for d in heredocs}
+    for s in srcs:
+        doc = names.get(s.lstrip("<-").strip("'\"")) or names.get(s)
+        if s.startswith("<<") and doc is not None:
+            h.update(f"heredoc:{doc.name}\0".encode() + doc.data.encode())
+            continue
+        if os.path.normpath(s).split("/")[0] == "..":
+            raise BuildError(f"{word} failed: forbidden path outside the build context: {s} ()")
+        clean = os.path.normpath("/" + s).lstrip("/")
+        if any(c in clean for c in "*?["):
+            matched = [n for n in ctx.names() if _glob_match(clean, n)]
+            if not matched:
+                raise BuildError(f"{word} failed: no source files were specified")
+        else:
+            found = ctx.resolve(clean)
+            if found is None or (found not in ctx.entries and not ctx.is_dir(found)):
+                raise BuildError(f"{word} failed: file not found in build context or excluded by .dockerignore: "
+                                 f"stat {s}: file does not exist")
+            matched = [found]
+        for m in matched:
+            has_dir = has_dir or ctx.is_dir(m)
+            for n in ctx.walk(m):
+                e = ctx.entries.get(n)
+                if e is None:
+                    h.update(f"{n}\0dir\0".encode())
+                    continue
+                h.update(f"{n}\0{e.kind}\0{e.mode:o}\0{e.size}\0{e.linkname}\0".encode())
+                if e.kind in ("file", "hardlink"):
+                    h.update(ctx.file_hash(n if e.kind == "file" else e.hardlink_to or n).encode())
+    return h.hexdigest(), has_dir
 
 
 def _plan_copy(root: str, srcs: list[str], heredocs: list, dest: str, word: str) -> _CopyPlan:
