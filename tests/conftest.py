@@ -52,6 +52,8 @@ class Engine:
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
     args: list[str] = field(default_factory=list)
+    bridge_name: str = ""
+    nft_table: str = ""
 
     @property
     def socket(self) -> str:
@@ -110,8 +112,12 @@ def start_engine(base: Path, *extra: str) -> Engine:
     base.mkdir(parents=True, exist_ok=True)
     data_root = base / "data"
     sock = base / "d.sock"
-    args = ["--data-root", str(data_root), "--host", f"unix://{sock}", "--debug", *extra]
-    engine = Engine(host=f"unix://{sock}", data_root=data_root, log_path=base / "dockyardd.log", args=args)
+    # its own default bridge and nftables table, so daemons of the same test run never share them
+    tag = uuid.uuid4().hex[:8]
+    args = ["--data-root", str(data_root), "--host", f"unix://{sock}", "--debug", "--bridge-name", f"dyt{tag}",
+            "--nft-table", f"dyt_{tag}", *extra]
+    engine = Engine(host=f"unix://{sock}", data_root=data_root, log_path=base / "dockyardd.log", args=args,
+                    bridge_name=f"dyt{tag}", nft_table=f"dyt_{tag}")
     engine.start()
     return engine
 
@@ -120,13 +126,27 @@ def cleanup_engine(engine: Engine) -> None:
     """Stop the daemon, then remove every container it left, so no process or mount outlives the test."""
     if engine.proc is None:
         return
+    bridges = []
     try:
         ids = engine.cli("ps", "-aq").stdout.split()
         if ids:
             engine.cli("rm", "-f", *ids, timeout=120)
+        import json as _json
+
+        nets = _json.loads(engine.cli("network", "inspect", *engine.cli("network", "ls", "-q").stdout.split()).stdout
+                           or "[]")
+        bridges = [n["Options"].get("com.docker.network.bridge.name") or f"br-{n['Id'][:12]}" for n in nets
+                   if n["Driver"] == "bridge"]
+        engine.cli("network", "prune", "-f")
     except Exception:
         pass
     engine.stop()
+    # The daemon leaves its bridges and firewall table behind (as Docker leaves docker0): a test run does not.
+    for br in {*bridges, engine.bridge_name}:
+        if br:
+            subprocess.run(["ip", "link", "delete", br], capture_output=True)
+    if engine.nft_table:
+        subprocess.run(["nft", "delete", "table", "inet", engine.nft_table], capture_output=True)
     # Anything still mounted under the data root (a crashed test) is unmounted here.
     if engine.data_root is not None:
         with open("/proc/self/mountinfo") as f:

@@ -178,10 +178,6 @@ def _port_key(p: dict):
     return (p.get("PrivatePort", 0), p.get("IP", ""), p.get("PublicPort", 0), p.get("Type", ""))
 
 
-def _join_host_port(ip: str, port: int) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
 def _form_group(key: str, start: int, last: int) -> str:
     parts = key.split("/")
     group_type = parts[0]
@@ -195,7 +191,13 @@ def _form_group(key: str, start: int, last: int) -> str:
 
 
 def display_ports(ports: list[dict] | None) -> str:
-    """docker's DisplayablePorts: '0.0.0.0:8080->80/tcp, 7000-7001/tcp'."""
+    """docker 20.10's DisplayablePorts: '0.0.0.0:8080->80/tcp, :::8080->80/tcp, 7000-7001/tcp'.
+
+    Sorted by private port, IP, public port, type; ports published on the same host port are
+    grouped into ranges ('0.0.0.0:8000-8001->8000-8001/tcp'), other mappings follow one by one
+    ('0.0.0.0:8000->80/tcp, 0.0.0.0:8001->81/tcp'); an IPv6 host address is printed bare, as
+    20.10 does (later CLIs bracket it: '[::]:8080->80/tcp').
+    """
     if not ports:
         return ""
     groups: dict[str, list[int]] = {}
@@ -208,7 +210,7 @@ def display_ports(ports: list[dict] | None) -> str:
         ip = p.get("IP", "")
         if ip:
             if p.get("PublicPort", 0) != current:
-                host_mappings.append(f"{_join_host_port(ip, p.get('PublicPort', 0))}->{current}/{p.get('Type', '')}")
+                host_mappings.append(f"{ip}:{p.get('PublicPort', 0)}->{current}/{p.get('Type', '')}")
                 continue
             key = f"{ip}/{p.get('Type', '')}"
         g = groups.get(key)

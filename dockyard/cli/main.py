@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cp": ("cp", "cmd_cp", "Copy files/folders between a container and the local filesystem"),
     "save": ("image_io", "cmd_save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "load": ("image_io", "cmd_load", "Load an image from a tar archive or STDIN"),
+    "port": ("port", "cmd_port", "List port mappings or a specific mapping for the container"),
 }
 
 MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
@@ -62,7 +63,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "rename": COMMANDS["rename"], "restart": COMMANDS["restart"], "rm": COMMANDS["rm"],
         "run": COMMANDS["run"], "start": COMMANDS["start"], "stop": COMMANDS["stop"], "top": COMMANDS["top"],
         "unpause": COMMANDS["unpause"], "wait": COMMANDS["wait"],
-        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"],
+        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"], "port": COMMANDS["port"],
     }),
     "image": ("Manage images", {
         "history": COMMANDS["history"], "import": COMMANDS["import"],
@@ -79,6 +80,15 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
         "prune": ("volume", "cmd_prune", "Remove unused local volumes"),
         "rm": ("volume", "cmd_rm", "Remove one or more volumes"),
     }),
+    "network": ("Manage networks", {
+        "connect": ("network", "cmd_connect", "Connect a container to a network"),
+        "create": ("network", "cmd_create", "Create a network"),
+        "disconnect": ("network", "cmd_disconnect", "Disconnect a container from a network"),
+        "inspect": ("network", "cmd_inspect", "Display detailed information on one or more networks"),
+        "ls": ("network", "cmd_ls", "List networks"),
+        "prune": ("network", "cmd_prune", "Remove all unused networks"),
+        "rm": ("network", "cmd_rm", "Remove one or more networks"),
+    }),
     "system": ("Manage Docker", {
         "df": ("system", "cmd_df", "Show docker disk usage"),
         "events": COMMANDS["events"], "info": COMMANDS["info"],
@@ -86,7 +96,8 @@ MANAGEMENT: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
     }),
 }
 ALIASES = {"container": {"list": "ls", "ps": "ls", "remove": "rm"},
-           "image": {"list": "ls", "remove": "rm"}, "system": {}, "volume": {"list": "ls", "remove": "rm"}}
+           "image": {"list": "ls", "remove": "rm"}, "network": {"list": "ls", "remove": "rm"}, "system": {},
+           "volume": {"list": "ls", "remove": "rm"}}
 
 GLOBAL_HELP = f"""
 Usage:  {PROG} [OPTIONS] COMMAND

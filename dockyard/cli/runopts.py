@@ -107,13 +107,86 @@ def _valid_attach(v: str) -> str:
     return v.lower()
 
 
+def _go_q(s: str) -> str:
+    from .formatting import go_quote
+
+    return go_quote(s)
+
+
+def normalize_ip(v: str) -> str | None:
+    """Go's ``net.ParseIP(v).String()`` (IPv4-mapped IPv6 prints as IPv4), or None if not an address."""
+    import socket
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            packed = socket.inet_pton(family, v)
+        except (OSError, ValueError):
+            continue
+        if family == socket.AF_INET6 and packed[:12] == b"\0" * 10 + b"\xff\xff":
+            return socket.inet_ntop(socket.AF_INET, packed[12:])
+        return socket.inet_ntop(family, packed)
+    return None
+
+
+def valid_ip_address(v: str) -> str:
+    """docker's opts.ValidateIPAddress (``--dns``): the address in canonical form."""
+    ip = normalize_ip(v.strip(" \t\n\r\v\f"))
+    if ip is None:
+        raise ValueError(f"{v} is not an ip address")
+    return ip
+
+
+_ALPHA_RE = re.compile(r"[a-zA-Z]")
+_DOMAIN_RE = re.compile(r"^(:?(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))"
+                        r"(:?\.(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$")
+
+
+def valid_dns_search(v: str) -> str:
+    """docker's opts.ValidateDNSSearch: a domain name, or '.'."""
+    v = v.strip(" ")
+    if v == ".":
+        return v
+    m = _DOMAIN_RE.search(v) if _ALPHA_RE.search(v) else None
+    if m is None or len(m.group(1)) >= 255:
+        raise ValueError(f"{v} is not a valid domain")
+    return m.group(1)
+
+
 def _valid_extra_host(v: str) -> str:
-    name, sep, ip = v.partition(":")
+    """docker's opts.ValidateExtraHost: ``host:ip`` or ``host=ip`` (``[ip]`` too, and ``host-gateway``),
+    sent as ``host:ip``."""
+    name, sep, ip = v.partition("=")
     if not sep:
-        name, sep, ip = v.partition("=")
-    if not sep or not name or not ip:
-        raise ValueError(f"bad format for add-host: {v!r}")
+        name, sep, ip = v.partition(":")
+    if not sep or not name or ":" in name:
+        raise ValueError(f"bad format for add-host: {_go_q(v)}")
+    if ip != "host-gateway":
+        if len(ip) > 2 and ip[0] == "[" and ip[-1] == "]":
+            ip = ip[1:-1]
+        if normalize_ip(ip.strip(" \t\n\r\v\f")) is None:
+            raise ValueError(f"invalid IP address in add-host: {_go_q(ip)}")
     return f"{name}:{ip}"
+
+
+def valid_link(v: str) -> str:
+    """docker's opts.ValidateLink: ``name`` or ``name:alias``."""
+    if not v:
+        raise ValueError("empty string specified for links")
+    if v.count(":") > 1:
+        raise ValueError(f"bad format for links: {v}")
+    return v
+
+
+_MAC_RE = re.compile(r"^(?:[0-9a-fA-F]{2}(?:([:-])[0-9a-fA-F]{2})(?:\1[0-9a-fA-F]{2})*"
+                     r"|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4})+)$")
+
+
+def valid_mac(v: str) -> bool:
+    """Go's net.ParseMAC: 6, 8 or 20 bytes, as aa:bb:..., aa-bb-... or aabb.ccdd...."""
+    if not _MAC_RE.match(v):
+        return False
+    n = len(v.replace(":", "").replace("-", "").replace(".", "")) // 2
+    return n in (6, 8, 20)
 
 
 def _valid_sysctl(v: str) -> str:
@@ -226,10 +299,10 @@ CONTAINER_FLAGS: list[Flag] = [
     Flag("device-write-bps", None, LIST, help="Limit write rate (bytes per second) to a device", conv=_throttle_bps),
     Flag("device-write-iops", None, LIST, help="Limit write rate (IO per second) to a device", conv=_throttle_iops),
     Flag("disable-content-trust", None, BOOL, help="Skip image verification", default=True, hidden=True),
-    Flag("dns", None, LIST, help="Set custom DNS servers"),
+    Flag("dns", None, LIST, help="Set custom DNS servers", conv=valid_ip_address),
     Flag("dns-option", None, LIST, help="Set DNS options"),
     Flag("dns-opt", None, LIST, dest="dns_option", hidden=True),
-    Flag("dns-search", None, LIST, help="Set custom DNS search domains"),
+    Flag("dns-search", None, LIST, help="Set custom DNS search domains", conv=valid_dns_search),
     Flag("domainname", None, STR, help="Container NIS domain name"),
     Flag("entrypoint", None, STR, help="Overwrite the default ENTRYPOINT of the image"),
     Flag("env", "e", LIST, help="Set environment variables", conv=_valid_env),
@@ -257,7 +330,7 @@ CONTAINER_FLAGS: list[Flag] = [
     Flag("kernel-memory", None, STR, help="Kernel memory limit", conv=ram_in_bytes, default=0, metavar="bytes"),
     Flag("label", "l", LIST, help="Set meta data on a container"),
     Flag("label-file", None, LIST, help="Read in a line delimited file of labels"),
-    Flag("link", None, LIST, help="Add link to another container"),
+    Flag("link", None, LIST, help="Add link to another container", conv=valid_link),
     Flag("link-local-ip", None, LIST, help="Container IPv4/IPv6 link-local addresses"),
     Flag("log-driver", None, STR, help="Logging driver for the container"),
     Flag("log-opt", None, LIST, help="Log driver options"),
@@ -269,8 +342,9 @@ CONTAINER_FLAGS: list[Flag] = [
     Flag("memory-swappiness", None, INT, help="Tune container memory swappiness (0 to 100) (default -1)", default=-1),
     Flag("mount", None, LIST, help="Attach a filesystem mount to the container", metavar="mount"),
     Flag("name", None, STR, help="Assign a name to the container"),
-    Flag("network", None, STR, help="Connect a container to a network", default="default"),
-    Flag("net", None, STR, dest="network", hidden=True, default="default"),
+    Flag("network", None, LIST, help="Connect a container to a network", metavar="network",
+         conv=lambda v: parse_network_opt(v)),
+    Flag("net", None, LIST, dest="network", hidden=True, metavar="network", conv=lambda v: parse_network_opt(v)),
     Flag("network-alias", None, LIST, help="Add network-scoped alias for the container"),
     Flag("net-alias", None, LIST, dest="network_alias", hidden=True),
     Flag("no-healthcheck", None, BOOL, help="Disable any container-specified HEALTHCHECK"),
@@ -369,71 +443,185 @@ def label_map(label_files: list[str], labels: list[str]) -> dict[str, str]:
 
 # -- ports ---------------------------------------------------------------------------
 
-def _port_range(s: str, what: str) -> tuple[int, int]:
-    if not s:
-        return 0, 0
-    lo, sep, hi = s.partition("-")
+def _parse_uint16(s: str) -> int:
+    """Go's strconv.ParseUint(s, 10, 16), with its error text."""
+    n = 0
+    for c in s:
+        if not "0" <= c <= "9":
+            break
+        n = n * 10 + ord(c) - 48
+        if n > 65535:
+            raise ValueError(f"strconv.ParseUint: parsing {_go_q(s)}: value out of range")
+    else:
+        if s:
+            return n
+    raise ValueError(f"strconv.ParseUint: parsing {_go_q(s)}: invalid syntax")
+
+
+def parse_port_range(s: str) -> tuple[int, int]:
+    """go-connections nat.ParsePortRange: '80' or '80-90' (text after a second '-' is ignored)."""
+    if s == "":
+        raise ValueError("Empty string specified for ports.")
+    if "-" not in s:
+        v = _parse_uint16(s)
+        return v, v
+    parts = s.split("-")
+    lo, hi = _parse_uint16(parts[0]), _parse_uint16(parts[1])
+    if hi < lo:
+        raise ValueError(f"Invalid range specified for the Port: {s}")
+    return lo, hi
+
+
+def split_proto_port(raw: str) -> tuple[str, str]:
+    """go-connections nat.SplitProtoPort: '80/udp' -> ('udp', '80'); no protocol is tcp."""
+    parts = raw.split("/")
+    if not raw or not parts[0]:
+        return "", ""
+    if len(parts) == 1:
+        return "tcp", raw
+    if not parts[1]:
+        return "tcp", parts[0]
+    return parts[1], parts[0]
+
+
+def _standard_notation(raw: str) -> str:
+    """docker's convertToStandardNotation: 'published=8080,target=80,protocol=udp' -> '8080:80/udp'."""
+    if "=" not in raw:
+        return raw
+    params = {"protocol": "tcp"}
+    for param in raw.split(","):
+        opt = param.split("=")
+        if len(opt) < 2:
+            raise OptionError(f"invalid publish opts format (should be name=value but got '{param}')")
+        params[opt[0]] = opt[1]
+    return f"{params.get('published', '')}:{params.get('target', '')}/{params['protocol']}"
+
+
+def parse_port_spec(raw: str) -> list[tuple[str, dict]]:
+    """go-connections nat.ParsePortSpec: one -p value -> [(port, binding)].
+
+    ``ip:hostPort:containerPort/proto`` with each part optional but the container port;
+    an IPv6 address in brackets or bare (``[::1]:80:80``, ``::1:80:80``); ranges of the same
+    length map one to one, a host range for a single container port is sent as the range.
+    Errors are worded as the docker 20.10 CLI words them.
+    """
+    parts = raw.split(":")
+    container = parts[-1]
+    if len(parts) == 1:
+        ip, host = "", ""
+    elif len(parts) == 2:
+        ip, host = "", parts[0]
+    elif len(parts) == 3:
+        ip, host = parts[0], parts[1]
+    else:
+        ip, host = ":".join(parts[:-2]), parts[-2]
+    proto, container = split_proto_port(container)
+    if ip.startswith("["):
+        if not ip.endswith("]") or "]" in ip[:-1]:
+            raise OptionError(f"Invalid ip address {ip}: address {ip}: missing ']' in address")
+        ip = ip[1:-1]
+    if ip and normalize_ip(ip) is None:
+        raise OptionError(f"Invalid ip address: {ip}")
+    if not container:
+        raise OptionError(f"No port specified: {raw}<empty>")
     try:
-        a = int(lo)
-        b = int(hi) if sep else a
+        c_lo, c_hi = parse_port_range(container)
     except ValueError:
-        raise OptionError(f"invalid {what}: {s}") from None
-    if not (0 <= a <= 65535 and 0 <= b <= 65535) or b < a:
-        raise OptionError(f"invalid {what}: {s}")
-    return a, b
+        raise OptionError(f"Invalid containerPort: {container}") from None
+    h_lo = h_hi = 0
+    if host:
+        try:
+            h_lo, h_hi = parse_port_range(host)
+        except ValueError:
+            raise OptionError(f"Invalid hostPort: {host}") from None
+        if c_hi - c_lo != h_hi - h_lo and c_lo != c_hi:
+            raise OptionError(f"Invalid ranges specified for container and host Ports: {container} and {host}")
+    if proto.lower() not in ("tcp", "udp", "sctp"):
+        raise OptionError(f"Invalid proto: {proto}")
+    proto = proto.lower()
+    out = []
+    for i in range(c_hi - c_lo + 1):
+        hp = str(h_lo + i) if host else ""
+        if c_lo == c_hi and h_lo != h_hi:
+            hp = f"{hp}-{h_hi}"
+        out.append((f"{c_lo + i}/{proto}", {"HostIp": ip, "HostPort": hp}))
+    return out
 
 
 def parse_port_specs(specs: list[str]) -> tuple[dict, dict]:
-    """go-connections nat.ParsePortSpecs: -p values -> (ExposedPorts, PortBindings)."""
+    """nat.ParsePortSpecs over -p values -> (ExposedPorts, PortBindings), keys sorted as Go writes maps."""
     exposed: dict[str, dict] = {}
     bindings: dict[str, list] = {}
     for raw in specs:
-        spec, _, proto = raw.rpartition("/") if "/" in raw else (raw, "", "tcp")
-        proto = proto.lower() or "tcp"
-        if proto not in ("tcp", "udp", "sctp"):
-            raise OptionError(f"invalid proto: {proto}")
-        ip, host_port, container_port = "", "", spec
-        if spec.startswith("["):  # [ipv6]:host:container
-            end = spec.find("]")
-            ip = spec[1:end]
-            rest = spec[end + 2:]
-            host_port, _, container_port = rest.rpartition(":")
-        else:
-            parts = spec.split(":")
-            if len(parts) == 2:
-                host_port, container_port = parts
-            elif len(parts) == 3:
-                ip, host_port, container_port = parts
-            elif len(parts) > 3:
-                ip = ":".join(parts[:-2])
-                host_port, container_port = parts[-2], parts[-1]
-        if not container_port:
-            raise OptionError(f"no port specified: {raw}<empty>")
-        c_lo, c_hi = _port_range(container_port, "containerPort")
-        h_lo, h_hi = _port_range(host_port, "hostPort")
-        if host_port and (h_hi - h_lo) != (c_hi - c_lo) and h_lo != h_hi and c_lo != c_hi:
-            raise OptionError(f"invalid ranges specified for container and host Ports: {container_port} and {host_port}")
-        for i in range(c_hi - c_lo + 1):
-            port = f"{c_lo + i}/{proto}"
+        for port, binding in parse_port_spec(_standard_notation(raw)):
             exposed[port] = {}
-            hp = host_port
-            if host_port and h_hi - h_lo == c_hi - c_lo:
-                hp = str(h_lo + i)
-            elif host_port and c_lo == c_hi and h_lo != h_hi:
-                hp = f"{h_lo}-{h_hi}"
-            bindings.setdefault(port, []).append({"HostIp": ip, "HostPort": hp})
-    return exposed, bindings
+            bindings.setdefault(port, []).append(binding)
+    return exposed, dict(sorted(bindings.items()))
 
 
 def parse_expose(values: list[str]) -> dict:
+    """--expose values ('80', '7000-7010/udp') -> ExposedPorts keys, as docker's parse does."""
     out = {}
     for raw in values:
-        spec, _, proto = raw.partition("/")
-        proto = proto or "tcp"
-        lo, hi = _port_range(spec, "range format for --expose")
+        if ":" in raw:
+            raise OptionError(f"invalid port format for --expose: {raw}")
+        proto, port = split_proto_port(raw)
+        try:
+            lo, hi = parse_port_range(port)
+        except ValueError as e:
+            raise OptionError(f"invalid range format for --expose: {raw}, error: {e}") from None
         for p in range(lo, hi + 1):
             out[f"{p}/{proto}"] = {}
     return out
+
+
+# -- networks --------------------------------------------------------------------------
+
+_LONG_NETWORK_RE = re.compile(r"\w+=\w+(,\w+=\w+)*")
+
+
+def parse_network_opt(value: str) -> dict:
+    """docker's NetworkOpt.Set: a name, or 'name=NET,alias=A,ip=...,driver-opt=k=v,...' (lower-cased,
+    as docker does)."""
+    opt = {"target": value, "aliases": [], "ipv4": "", "ipv6": "", "mac": "", "link_local": [],
+           "driver_opts": {}}
+    if not _LONG_NETWORK_RE.search(value):
+        return opt
+    import csv
+
+    opt["target"] = ""
+    for field in next(csv.reader([value]), []):
+        key, sep, val = field.lower().partition("=")
+        if not sep or not key:
+            raise ValueError(f"invalid field {field}")
+        key, val = key.strip(), val.strip()
+        if key == "name":
+            opt["target"] = val
+        elif key == "alias":
+            opt["aliases"].append(val)
+        elif key == "ip":
+            opt["ipv4"] = val
+        elif key == "ip6":
+            opt["ipv6"] = val
+        elif key == "mac-address":
+            opt["mac"] = val
+        elif key == "link-local-ip":
+            opt["link_local"].append(val)
+        elif key == "driver-opt":
+            k, sep, v = val.partition("=")
+            if not sep or not k:
+                raise ValueError("invalid key value pair format in driver options")
+            opt["driver_opts"][k.strip()] = v.strip()
+        else:
+            raise ValueError(f"invalid field key {key}")
+    if not opt["target"]:
+        raise ValueError("network name/id is not specified")
+    return opt
+
+
+def is_user_defined_network(mode: str) -> bool:
+    """container.NetworkMode.IsUserDefined on Linux: not default/bridge/host/none/container:X."""
+    return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
 
 
 # -- mounts ----------------------------------------------------------------------------
@@ -562,14 +750,74 @@ def _kv_map(values: list[str]) -> dict[str, str]:
     return out
 
 
-def _endpoint(aliases, ip, ip6, mac, links) -> dict:
+def _endpoint(aliases, ip, ip6, mac, links, link_local=(), driver_opts=None) -> dict:
+    """An EndpointSettings as the docker CLI 28 marshals it (IPAMConfig fields are omitempty)."""
     ipam = None
-    if ip or ip6:
-        ipam = {"IPv4Address": ip, "IPv6Address": ip6}
-    return {"IPAMConfig": ipam, "Links": links or None, "Aliases": aliases or None, "MacAddress": mac,
-            "DriverOpts": None, "GwPriority": 0, "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "",
-            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-            "DNSNames": None}
+    if ip or ip6 or link_local:
+        ipam = {}
+        if ip:
+            ipam["IPv4Address"] = ip
+        if ip6:
+            ipam["IPv6Address"] = ip6
+        if link_local:
+            ipam["LinkLocalIPs"] = list(link_local)
+    return {"IPAMConfig": ipam, "Links": list(links) or None, "Aliases": list(aliases) or None,
+            "MacAddress": mac, "DriverOpts": dict(driver_opts) if driver_opts else None, "GwPriority": 0,
+            "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+
+
+def _endpoint_is_empty(ep: dict) -> bool:
+    return not (ep["IPAMConfig"] or ep["Links"] or ep["Aliases"] or ep["MacAddress"] or ep["DriverOpts"])
+
+
+def network_endpoints(opts, newer: bool) -> tuple[str, dict]:
+    """docker's parseNetworkOpts: (NetworkMode, EndpointsConfig) for --network and its companions.
+
+    ``--network-alias``, ``--ip``, ``--ip6``, ``--link-local-ip``, ``--link`` (an alias, on a
+    user-defined network only) and, from API 1.44, ``--mac-address`` go to the first network;
+    without ``--network`` that is ``default``, always sent; a lone network with nothing set is left
+    out (the daemon makes the endpoint anyway).
+    """
+    nets = list(opts.network)
+    mode = nets[0]["target"] if nets else "default"
+    first = dict(nets[0]) if nets else parse_network_opt("default")
+    legacy = (("aliases", "--network-alias", "alias", list(opts.network_alias)),
+              ("ipv4", "--ip", "IPv4 address", opts.ip), ("ipv6", "--ip6", "IPv6 address", opts.ip6),
+              ("link_local", "--link-local-ip", "link-local IP addresses", list(opts.link_local_ip)))
+    for key, flag, what, value in legacy:
+        if value and first[key]:
+            raise OptionError(f"conflicting options: cannot specify both {flag} and per-network {what}")
+        if value:
+            first[key] = value
+    if opts.mac_address and newer:
+        if first["mac"]:
+            raise OptionError("conflicting options: cannot specify both --mac-address and per-network MAC address")
+        first["mac"] = opts.mac_address
+    targets = [first] + [dict(n) for n in nets[1:]]
+    endpoints: dict = {}
+    kinds = set()
+    for i, n in enumerate(targets):
+        target = n["target"]
+        if not target.strip():
+            raise OptionError("no name set for network")
+        user_defined = is_user_defined_network(target)
+        if i < len(nets):
+            kinds.add(user_defined)
+        links = list(opts.link) if i == 0 and user_defined else []
+        if not user_defined and n["aliases"]:
+            raise OptionError("network-scoped aliases are only supported for user-defined networks")
+        if n["mac"] and not valid_mac(n["mac"].strip()):
+            raise OptionError(f"{n['mac']} is not a valid mac address")
+        ep = _endpoint(n["aliases"], n["ipv4"], n["ipv6"], n["mac"], links, n["link_local"], n["driver_opts"])
+        if target in endpoints:
+            raise OptionError(f'network "{target}" is specified multiple times')
+        if i == 0 and len(nets) == 1 and _endpoint_is_empty(ep):
+            continue
+        endpoints[target] = ep
+    if len(kinds) > 1:
+        raise OptionError("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+    return mode, endpoints
 
 
 def build_create_body(opts, args: list[str], api_version: str = "1.44",
@@ -638,8 +886,11 @@ def build_create_body(opts, args: list[str], api_version: str = "1.44",
         if opts.health_start_interval:
             healthcheck["StartInterval"] = opts.health_start_interval
 
-    network = opts.network or "default"
     newer = _vt(api_version) >= (1, 44)
+    if opts.mac_address and not valid_mac(opts.mac_address.strip()):
+        raise OptionError(f"{opts.mac_address} is not a valid mac address")
+    network, endpoints = network_endpoints(opts, newer)
+    exposed = dict(sorted(exposed.items()))  # Go writes map keys in order
 
     config: dict = {
         "Hostname": opts.hostname, "Domainname": opts.domainname, "User": opts.user,
@@ -718,17 +969,27 @@ def build_create_body(opts, args: list[str], api_version: str = "1.44",
     if "init" in changed:
         host["Init"] = opts.init
 
-    endpoints: dict = {}
-    if network not in ("none", "host") and not network.startswith("container:"):
-        endpoints[network] = _endpoint(opts.network_alias, opts.ip, opts.ip6,
-                                       opts.mac_address if newer else "", None)
-    elif opts.network_alias or opts.ip or opts.ip6:
-        endpoints[network] = _endpoint(opts.network_alias, opts.ip, opts.ip6, "", None)
-
     body = dict(config)
     body["HostConfig"] = host
     body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
     return body
+
+
+_LOCALHOST_RE = re.compile(r"((127\.([0-9]{1,3}\.){2}[0-9]{1,3})|(::1)$)")
+
+
+def create_warnings(body: dict) -> list[str]:
+    """The warnings the docker 20.10 CLI prints itself before creating a container (stderr lines)."""
+    host = body.get("HostConfig") or {}
+    out = []
+    if host.get("OomKillDisable") and not host.get("Memory"):
+        out.append("WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit "
+                   "may be dangerous.\n")
+    for ip in host.get("Dns") or []:
+        if _LOCALHOST_RE.search(ip):
+            out.append(f"WARNING: Localhost DNS setting (--dns={ip}) may fail in containers.\n")
+            break
+    return out
 
 
 def _vt(v: str) -> tuple[int, ...]:

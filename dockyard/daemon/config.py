@@ -23,6 +23,15 @@ class DaemonConfig:
     tlscacert: str = ""
     tlscert: str = ""
     tlskey: str = ""
+    bridge_name: str = "dockyard0"
+    bridge: str = ""
+    bip: str = ""
+    fixed_cidr: str = ""
+    mtu: int = 1500
+    icc: bool = True
+    ip_forward: bool = True
+    iptables: bool = True
+    nft_table: str = "dockyard"
 
 
 def parse_args(argv: list[str] | None = None) -> DaemonConfig:
@@ -39,7 +48,27 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
     p.add_argument("--tlscacert", default="")
     p.add_argument("--tlscert", default="")
     p.add_argument("--tlskey", default="")
+    p.add_argument("--bridge-name", default="dockyard0", help="name of the default bridge dockyard creates")
+    p.add_argument("--bridge", "-b", default="", help="attach the default network to this existing bridge "
+                                                      "('none': no default bridge network)")
+    p.add_argument("--bip", default="", help="the default bridge's address and subnet, e.g. 172.18.0.1/16")
+    p.add_argument("--fixed-cidr", default="", help="restrict the default bridge's container addresses")
+    p.add_argument("--mtu", type=int, default=1500)
+    p.add_argument("--icc", type=_bool, default=True, help="traffic between containers of the default bridge")
+    p.add_argument("--ip-forward", type=_bool, default=True)
+    p.add_argument("--iptables", type=_bool, default=True, help="manage firewall rules (nftables)")
+    p.add_argument("--nft-table", default="dockyard", help="name of dockyard's own nftables table")
     a = p.parse_args(argv)
     return DaemonConfig(data_root=a.data_root, exec_root=a.exec_root, hosts=a.host or [DEFAULT_HOST],
                         runtime=a.runtime, conmon=a.conmon, init_path=a.init_path, debug=a.debug, tls=a.tls,
-                        tlsverify=a.tlsverify, tlscacert=a.tlscacert, tlscert=a.tlscert, tlskey=a.tlskey)
+                        tlsverify=a.tlsverify, tlscacert=a.tlscacert, tlscert=a.tlscert, tlskey=a.tlskey,
+                        bridge_name=a.bridge_name, bridge=a.bridge, bip=a.bip, fixed_cidr=a.fixed_cidr, mtu=a.mtu,
+                        icc=a.icc, ip_forward=a.ip_forward, iptables=a.iptables, nft_table=a.nft_table)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")

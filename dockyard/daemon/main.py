@@ -29,6 +29,7 @@ from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
+from dockyard.services.networks import NetworkOptions, NetworkService
 from dockyard.services.system import SystemService
 from dockyard.services.volumes import VolumeService
 from dockyard.store.content import ContentStore
@@ -94,10 +95,14 @@ class Daemon:
         self.events = EventBus()
         self.log_rotator = LogRotator()
         self.volumes = VolumeService(db=self.db, events=self.events, data_root=root)
+        self.networks = NetworkService(db=self.db, events=self.events, exec_root=exec_root, options=NetworkOptions(
+            bridge_name=cfg.bridge_name, bridge=cfg.bridge, bip=cfg.bip, fixed_cidr=cfg.fixed_cidr, mtu=cfg.mtu,
+            icc=cfg.icc, ip_forward=cfg.ip_forward, iptables=cfg.iptables, nft_table=cfg.nft_table))
         init_binary = cfg.init_path if os.path.exists(cfg.init_path) else shutil.which("tini-static")
         self.containers = ContainerService(db=self.db, images=image_store, snapshots=snapshots, runtime=runtime,
                                            monitor=monitor, events=self.events, data_root=root,
                                            log_rotator=self.log_rotator, mounts=ContainerMounts(self.volumes),
+                                           networks=self.networks,
                                            init_binary=init_binary)
         execs = ExecService(containers=self.containers, runtime=runtime, events=self.events)
         images = ImageService(store=image_store, containers=self.containers, events=self.events)
@@ -108,7 +113,7 @@ class Daemon:
         self.watcher = ExitWatcher(monitor.exit_dir, self.containers.notify_exit)
         archive = ArchiveService(containers=self.containers, events=self.events)
         self.app = make_app(Services(self.containers, execs, images, self.events, system, BuildService(builder),
-                                     self.volumes, archive))
+                                     self.volumes, archive, self.networks))
         self.runner: web.AppRunner | None = None
 
     def _daemon_id(self) -> str:
@@ -123,6 +128,7 @@ class Daemon:
         self.watcher.start()
         self.log_rotator.start()
         await self.containers.reconcile()
+        await self.networks.start([c for c in self.containers.all() if c.state.running])
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
         for host in self.cfg.hosts:
@@ -152,6 +158,7 @@ class Daemon:
     async def stop(self) -> None:
         self.watcher.close()
         self.log_rotator.close()
+        await self.networks.close()
         await self.containers.shutdown()
         if self.runner is not None:
             await self.runner.cleanup()
@@ -175,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)  # its debug output is every netlink message
     if os.geteuid() != 0:
         sys.exit("dockyardd: must run as root")
     try:

@@ -9,6 +9,7 @@ gives back exactly what the container wrote.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import AsyncIterator, Callable, Iterator
 
 from dockyard.util.inotify import IN_MODIFY, IN_MOVED_TO, Inotify
 from dockyard.util.timeutil import parse_rfc3339_ns
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -191,10 +194,8 @@ class LogRotator:
     The daemon watches (inotify) the logs that have a ``max-file`` above 1; past ``max-size`` it
     renames ``log`` → ``log.1`` (shifting older ones up) and asks conmon to reopen its log (ctl
     message 2). conmon keeps appending to the renamed file until it reopens, so the files stay
-    contiguous. conmon's own ``--log-size-max`` (max-size × max-file) bounds the disk while the
-    daemon is away; when conmon had to cut the log itself (the writer outran us, or we were
-    away), the numbered files no longer join up with the new one, and are dropped: a shorter
-    history, never one with a hole in it."""
+    contiguous. (Should conmon ever replace the log on its own, the numbered files would no
+    longer join up with the new one, and are dropped: a shorter history, never one with a hole.)"""
 
     def __init__(self) -> None:
         self._ino = Inotify()
@@ -204,10 +205,13 @@ class LogRotator:
 
     @staticmethod
     def monitor_limit(max_size: int, max_files: int) -> int:
-        """The size at which conmon itself truncates the log."""
-        if max_size <= 0:
+        """The size at which conmon itself truncates the log: only without rotation (``max-file`` 1).
+
+        With rotation the daemon alone cuts the log, so rotated files always join up; while the
+        daemon is away the log grows past ``max-size`` and is rotated when it is back."""
+        if max_size <= 0 or max_files > 1:
             return -1
-        return max_size * max_files if max_files > 1 else max_size
+        return max_size
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -222,10 +226,18 @@ class LogRotator:
         self._check(self._watched[log_path])
 
     def unwatch(self, log_path: str) -> None:
+        """The container exited (conmon has closed the log): a last rotation, and no file over max-size."""
         entry = self._watched.pop(log_path, None)
-        if entry is not None:
-            self._by_wd.pop(entry.wd, None)
-            self._ino.rm_watch(entry.wd)
+        if entry is None:
+            return
+        self._by_wd.pop(entry.wd, None)
+        self._ino.rm_watch(entry.wd)
+        try:
+            if os.path.exists(log_path) and os.stat(log_path).st_size > entry.max_size:
+                rotate_files(log_path, entry.max_files, entry.max_size)
+            _enforce_size(log_path, entry.max_size)
+        except OSError as e:
+            log.warning("rotating %s: %s", log_path, e)
 
     def _ready(self) -> None:
         base_of = {}
@@ -263,7 +275,7 @@ class _RotatedLog:
         self.expect_reopen = False
 
     def rotate(self) -> None:
-        rotate_files(self.path, self.max_files)
+        rotate_files(self.path, self.max_files, self.max_size)
         try:
             fd = os.open(os.path.join(self.bundle, "ctl"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
@@ -284,8 +296,13 @@ class _RotatedLog:
                 pass
 
 
-def rotate_files(log_path: str, max_files: int) -> None:
-    """``log.N-1`` → ``log.N`` … ``log`` → ``log.1``; files past ``max_files`` are deleted."""
+def rotate_files(log_path: str, max_files: int, max_size: int = 0) -> None:
+    """``log.N-1`` → ``log.N`` … ``log`` → ``log.1``; files past ``max_files`` are deleted.
+
+    A writer faster than the daemon's watch can leave a rotated file over ``max-size``: its oldest
+    lines are cut when it moves on (conmon is done with it by then)."""
+    if max_size > 0:
+        _enforce_size(log_path, max_size)
     for n in range(max_files - 1, 0, -1):
         src = f"{log_path}.{n}"
         if not os.path.exists(src):
@@ -295,3 +312,34 @@ def rotate_files(log_path: str, max_files: int) -> None:
         else:
             os.replace(src, f"{log_path}.{n + 1}")
     os.replace(log_path, f"{log_path}.1")
+
+
+def _enforce_size(log_path: str, max_size: int) -> None:
+    """No rotated file over ``max_size``: the first (newest) one that is loses its oldest lines, and the
+    older files go too, since they would no longer join up with it."""
+    rotated = log_files(log_path)[:-1][::-1]  # .1, .2, ... newest first
+    for i, name in enumerate(rotated):
+        if os.stat(name).st_size > max_size:
+            _trim_head(name, max_size)
+            for older in rotated[i + 1:]:
+                os.unlink(older)
+            return
+
+
+def _trim_head(path: str, max_size: int) -> None:
+    """Keep the last ``max_size`` bytes of a closed log file, from a line start."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return
+    if size <= max_size:
+        return
+    with open(path, "rb") as f:
+        f.seek(size - max_size)
+        data = f.read()
+    cut = data.find(b"\n")
+    data = data[cut + 1:] if cut >= 0 else b""
+    tmp = path + ".trim"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)

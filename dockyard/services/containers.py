@@ -45,6 +45,7 @@ from dockyard.services import mounts as mnts
 from dockyard.services.container_mounts import ContainerMounts
 from dockyard.services.events import EventBus
 from dockyard.services.mounts import MountPoint
+from dockyard.services.networks import NetworkService
 from dockyard.store import mount as mnt
 from dockyard.store.metadata import MetadataDB, dumps
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
@@ -163,7 +164,8 @@ _ALLOWED = {
 class ContainerService:
     def __init__(self, *, db: MetadataDB, images: ImageStore, snapshots: OverlaySnapshotter,
                  runtime: OCIRuntime, monitor: ConmonMonitor, events: EventBus, data_root: str,
-                 log_rotator: LogRotator, mounts: ContainerMounts, init_binary: str | None = None) -> None:
+                 log_rotator: LogRotator, mounts: ContainerMounts, networks: NetworkService,
+                 init_binary: str | None = None) -> None:
         self.db = db
         self.images = images
         self.snapshots = snapshots
@@ -174,6 +176,8 @@ class ContainerService:
         self.init_binary = init_binary
         self.log_rotator = log_rotator
         self.mounts = mounts
+        self.networks = networks
+        networks.container_lookup = self.lookup
         self.containers_dir = os.path.join(data_root, "containers")
         self.trash_dir = os.path.join(data_root, "trash")
         os.makedirs(self.containers_dir, exist_ok=True)
@@ -227,6 +231,12 @@ class ContainerService:
                 return self._by_id[found]
         raise errdefs.NotFound(f"No such container: {ref}")
 
+    def lookup(self, ref: str) -> Container | None:
+        try:
+            return self.get(ref)
+        except errdefs.NotFound:
+            return None
+
     def all(self) -> list[Container]:
         return sorted(self._by_id.values(), key=lambda c: c.created, reverse=True)
 
@@ -234,7 +244,8 @@ class ContainerService:
         return name in self._by_name
 
     # -- create --------------------------------------------------------------
-    async def create(self, *, name: str | None, config: dict, host_config: dict | None) -> tuple[Container, list[str]]:
+    async def create(self, *, name: str | None, config: dict, host_config: dict | None,
+                     networking_config: dict | None = None) -> tuple[Container, list[str]]:
         warnings: list[str] = []
         if name:
             name = cc.validate_name(name)
@@ -257,7 +268,7 @@ class ContainerService:
         hc = cc.normalize_host_config(host_config, masked=host_config and host_config.get("MaskedPaths") or
                                       rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
                                       runtime=self.runtime.name)
-        self._check_network_mode(hc["NetworkMode"])
+        net_plan = self._check_network_mode(hc, networking_config)
         validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
         path, args = cc.command_of(merged)
@@ -303,6 +314,7 @@ class ContainerService:
                 tx.execute("INSERT INTO containers (id, name, image_id, created, config, host_config, extra)"
                            " VALUES (?,?,?,?,?,?,?)", (cid, name, img.id, now, dumps(merged), dumps(hc), dumps(extra)))
                 tx.execute("INSERT INTO container_state (id, status) VALUES (?, ?)", (cid, Status.CREATED.value))
+                self.networks.record(cid, net_plan)
         except Exception as e:
             self._release_layers(cid)
             shutil.rmtree(bundle, ignore_errors=True)
@@ -374,10 +386,11 @@ class ContainerService:
     def mount_points(c: Container) -> list[MountPoint]:
         return [MountPoint.from_json(m) for m in c.extra.get("mounts") or []]
 
-    def _check_network_mode(self, mode: str) -> None:
-        if mode in ("default", "bridge", "none", "host") or mode.startswith("container:"):
-            return
-        raise errdefs.NotFound(f"network {mode} not found")
+    def _check_network_mode(self, hc: dict, networking_config: dict | None) -> dict:
+        mode = hc["NetworkMode"]
+        if mode.startswith("container:"):
+            self.get(mode.split(":", 1)[1])
+        return self.networks.plan(hc, networking_config)
 
     def _prepare_layers(self, cid: str, image_top: str | None) -> str:
         """The container's own layer, over the image's init layer.
@@ -445,8 +458,12 @@ class ContainerService:
             await c.runtime_cleanup
             c.runtime_cleanup = None
         try:
+            netns_path = await self.networks.setup(c)
+        except errdefs.DockyardError as e:
+            raise await self._start_failed(c, e) from None
+        try:
             self._mount_rootfs(c)
-            spec = self._build_spec(c)
+            spec = self._build_spec(c, netns_path)
             with open(os.path.join(c.bundle, "config.json"), "w") as f:
                 f.write(json.dumps(spec))  # json.dump would use the slow pure-Python encoder
             pid = await self.monitor.create(MonitorSpec(
@@ -455,6 +472,7 @@ class ContainerService:
                 log_size_max=LogRotator.monitor_limit(*log_opts(hc))))
         except errdefs.DockyardError as e:
             self._unmount_rootfs(c)
+            await self.networks.teardown(c)
             raise await self._start_failed(c, e) from None
         self.log_rotator.watch(c.log_path, c.bundle, *log_opts(hc))
         # Attachers waiting for this start connect now, between create and start: no output is lost.
@@ -464,6 +482,7 @@ class ContainerService:
         except errdefs.DockyardError as e:
             await self.runtime.delete(c.id, force=True)
             self._unmount_rootfs(c)
+            await self.networks.teardown(c)
             raise await self._start_failed(c, e) from None
         s = c.state
         s.status, s.pid, s.started_at, s.exit_code, s.error = Status.RUNNING, pid, time.time_ns(), 0, ""
@@ -507,19 +526,19 @@ class ContainerService:
         except errdefs.DockyardError as e:
             log.warning("unmounting %s: %s", c.rootfs, e)
 
-    def _build_spec(self, c: Container) -> dict:
+    def _build_spec(self, c: Container, netns_path: str | None) -> dict:
         cfg, hc = c.config, c.host_config
         user = resolve_user(c.rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
         hostname = cfg.get("Hostname") or c.id[:12]
         mode = hc.get("NetworkMode") or "default"
-        network = "host" if mode == "host" else "new"
+        network = "host" if mode == "host" else netns_path or "new"
         if mode.startswith("container:"):
             other = self.get(mode.split(":", 1)[1])
             if not other.state.running:
                 raise errdefs.Conflict(f"cannot join network of a non running container: {other.id}")
             network = f"/proc/{other.state.pid}/ns/net"
         self._write_etc_files(c, hostname, host_network=(mode == "host"))
-        env = rspec.build_env(cfg.get("Env"), hostname, c.tty)
+        env = rspec.build_env([*self.networks.link_env(c), *(cfg.get("Env") or [])], hostname, c.tty)
         use_init = hc.get("Init")
         inp = rspec.SpecInput(
             args=[c.extra["path"], *c.extra["args"]], env=env, cwd=cfg.get("WorkingDir") or "/", user=user,
@@ -546,17 +565,22 @@ class ContainerService:
         extra_hosts = []
         for entry in hc.get("ExtraHosts") or []:
             host, _, addr = entry.partition(":")
+            if addr == "host-gateway":
+                addr = self.networks.default_gateway() or "127.0.0.1"
             extra_hosts.append((host, addr))
+        host_resolv = etcfiles.read_host_file("/etc/resolv.conf")
         if host_network:
             hosts = etcfiles.read_host_file("/etc/hosts")
             hosts += "".join(f"{a}\t{h}\n" for h, a in extra_hosts)
+            resolv = etcfiles.resolv_conf(host_resolv, dns=hc.get("Dns") or [], search=hc.get("DnsSearch") or [],
+                                          options=hc.get("DnsOptions") or [], keep_local=True)
         else:
-            hosts = etcfiles.hosts_file(hostname, c.config.get("Domainname") or "", None, extra_hosts)
+            own_ip, links = self.networks.etc_hosts_entries(c)
+            hosts = etcfiles.hosts_file(hostname, c.config.get("Domainname") or "", own_ip,
+                                        [*extra_hosts, *[(names, ip) for names, ip in links]])
+            resolv = self.networks.resolv_conf(c, host_resolv)
         with open(c.extra["hosts_path"], "w") as f:
             f.write(hosts)
-        resolv = etcfiles.resolv_conf(etcfiles.read_host_file("/etc/resolv.conf"), dns=hc.get("Dns") or [],
-                                      search=hc.get("DnsSearch") or [], options=hc.get("DnsOptions") or [],
-                                      keep_local=host_network)
         with open(c.extra["resolv_conf_path"], "w") as f:
             f.write(resolv)
 
@@ -595,6 +619,7 @@ class ContainerService:
         self.log_rotator.unwatch(c.log_path)
         self._unmount_rootfs(c)
         self.mounts.release(c.id, self.mount_points(c))
+        await self.networks.teardown(c)
         self.monitor.forget(c.id)
         # runc's own record of the container (state dir, cgroup) goes in the background: only a
         # new start of this container needs it gone, and it waits for it.
@@ -770,6 +795,7 @@ class ContainerService:
             self.monitor.forget(c.id)
             self._release_layers(c.id)
             self.mounts.forget(c.id, self.mount_points(c), remove_anonymous=volumes)
+            self.networks.forget(c.id)
             self.db.execute("DELETE FROM containers WHERE id=?", (c.id,))
             os.rename(c.bundle, os.path.join(self.trash_dir, c.id))
             # the files go in a thread: large ones must not stall the loop

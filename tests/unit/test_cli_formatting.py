@@ -94,8 +94,32 @@ def test_tabwrite_column_blocks_end_at_shorter_lines():
       {"PrivatePort": 90, "Type": "udp"}], "90/udp, 7000-7001/tcp"),  # as docker ps prints it
     ([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
       {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
-     "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"),
+     "0.0.0.0:8080->80/tcp, :::8080->80/tcp"),  # docker 20.10 prints IPv6 hosts bare
     ([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 80, "Type": "tcp"}], "0.0.0.0:80->80/tcp"),
+    # recorded from docker 20.10's ps for -p 8080:80 -p 127.0.0.1::81 -p 8000-8002:90-92 -p 53:53/udp -p 7000
+    # --expose 9999 -p [::1]:8443:443 (the daemon listing ports in its own order)
+    ([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+      {"IP": "127.0.0.1", "PrivatePort": 81, "PublicPort": 32769, "Type": "tcp"},
+      {"IP": "0.0.0.0", "PrivatePort": 92, "PublicPort": 8002, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 92, "PublicPort": 8002, "Type": "tcp"},
+      {"IP": "0.0.0.0", "PrivatePort": 90, "PublicPort": 8000, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 90, "PublicPort": 8000, "Type": "tcp"},
+      {"IP": "0.0.0.0", "PrivatePort": 91, "PublicPort": 8001, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 91, "PublicPort": 8001, "Type": "tcp"},
+      {"IP": "0.0.0.0", "PrivatePort": 53, "PublicPort": 53, "Type": "udp"},
+      {"IP": "::", "PrivatePort": 53, "PublicPort": 53, "Type": "udp"},
+      {"PrivatePort": 9999, "Type": "tcp"},
+      {"IP": "::1", "PrivatePort": 443, "PublicPort": 8443, "Type": "tcp"},
+      {"IP": "0.0.0.0", "PrivatePort": 7000, "PublicPort": 32768, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 7000, "PublicPort": 32768, "Type": "tcp"}],
+     "0.0.0.0:53->53/udp, :::53->53/udp, 9999/tcp, 0.0.0.0:8080->80/tcp, :::8080->80/tcp, "
+     "127.0.0.1:32769->81/tcp, 0.0.0.0:8000->90/tcp, :::8000->90/tcp, 0.0.0.0:8001->91/tcp, :::8001->91/tcp, "
+     "0.0.0.0:8002->92/tcp, :::8002->92/tcp, ::1:8443->443/tcp, 0.0.0.0:32768->7000/tcp, :::32768->7000/tcp"),
+    # the same host and container ports collapse into a range; a break in the run starts a new group
+    ([{"IP": "0.0.0.0", "PrivatePort": p, "PublicPort": p, "Type": "tcp"} for p in (8000, 8001, 8002, 8004)]
+     + [{"PrivatePort": p, "Type": "udp"} for p in (7000, 7001)],
+     "0.0.0.0:8000-8002->8000-8002/tcp, 7000-7001/udp, 0.0.0.0:8004->8004/tcp"),
 ])
 def test_display_ports(ports, expected):
     assert display_ports(ports) == expected

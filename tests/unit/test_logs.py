@@ -52,7 +52,7 @@ def test_rotator_shifts_files_and_keeps_at_most_max_file(tmp_path):
     write(p, f"{T.format(5)} stdout F n5")
     assert sorted(os.listdir(tmp_path)) == ["ctr.log", "ctr.log.1", "ctr.log.2"]
     assert [e.data for e in logs.read_entries(p)] == [b"n3\n", b"n4\n", b"n5\n"]
-    assert logs.LogRotator.monitor_limit(10, 3) == 30 and logs.LogRotator.monitor_limit(10, 1) == 10
+    assert logs.LogRotator.monitor_limit(10, 3) == -1 and logs.LogRotator.monitor_limit(10, 1) == 10
 
 
 def test_follow_reads_the_rest_of_a_rotated_file(tmp_path):
@@ -78,3 +78,16 @@ def test_follow_reads_the_rest_of_a_rotated_file(tmp_path):
         return got
 
     assert asyncio.run(scenario()) == [b"a\n", b"b\n", b"c\n"]
+
+
+def test_an_oversized_rotated_file_is_cut_and_older_ones_dropped(tmp_path):
+    p = str(tmp_path / "ctr.log")
+    write(str(p) + ".2", f"{T.format(1)} stdout F old")
+    write(str(p) + ".1", *(f"{T.format(2)} stdout F line{i}" for i in range(50)))  # far over max-size
+    write(p, f"{T.format(3)} stdout F newest")
+    logs._enforce_size(p, 200)
+    got = [e.data.decode().strip() for e in logs.read_entries(p)]
+    assert os.path.getsize(p + ".1") <= 200 and not os.path.exists(p + ".2")
+    # what is kept is the newest part, in one piece: no line missing between the files
+    assert got[-1] == "newest" and got[-2] == "line49"
+    assert [int(x[4:]) for x in got[:-1]] == list(range(50 - len(got) + 1, 50))

@@ -1,7 +1,7 @@
 """Per-resource sub-clients: one method per Engine API endpoint, returning JSON.
 
 Reached as ``api.containers``, ``api.images``, ``api.execs``, ``api.system``
-(no mixins: each is a thin object over the ``APIClient`` verbs); ``Volumes(api)``.
+(no mixins: each is a thin object over the ``APIClient`` verbs); ``Volumes(api)``, ``Networks(api)``.
 """
 
 from __future__ import annotations
@@ -273,6 +273,83 @@ class Volumes(_Resource):
     def prune(self, filters: dict | None = None) -> dict:
         """``{"VolumesDeleted": [...], "SpaceReclaimed": n}``."""
         return self.api.post("/volumes/prune", params={"filters": _filters(filters)}) or {}
+
+
+def _go_body(value) -> dict:
+    """Request arguments for a JSON body as Go's json.Encoder writes it (fields in the order given, a newline)."""
+    return {"data": (go_json(value, sort_keys=False) + "\n").encode(),
+            "headers": {"Content-Type": "application/json"}}
+
+
+def _sorted_map(m: dict | None) -> dict:
+    return dict(sorted((m or {}).items()))
+
+
+class Networks(_Resource):
+    """``/networks``: the requests the docker 20.10 CLI makes, bodies byte for byte as it encodes them."""
+
+    def create(self, name: str, driver: str = "bridge", options: dict | None = None, ipam_driver: str = "default",
+               ipam_options: dict | None = None, ipam_config: list[dict] | None = None, internal: bool = False,
+               enable_ipv6: bool = False, attachable: bool = False, ingress: bool = False, scope: str = "",
+               config_only: bool = False, config_from: str = "", labels: dict | None = None,
+               check_duplicate: bool = True) -> dict:
+        """``POST /networks/create``; returns ``{"Id": ..., "Warning": ...}``.
+
+        ``ipam_config`` items are ``{"Subnet", "IPRange", "Gateway", "AuxiliaryAddresses"}``, the
+        empty ones left out (as Go's ``omitempty`` does).
+        """
+        config = []
+        for c in ipam_config or []:
+            item = {k: c[k] for k in ("Subnet", "IPRange", "Gateway") if c.get(k)}
+            if c.get("AuxiliaryAddresses"):
+                item["AuxiliaryAddresses"] = _sorted_map(c["AuxiliaryAddresses"])
+            config.append(item)
+        body = {"CheckDuplicate": check_duplicate, "Driver": driver, "Scope": scope, "EnableIPv6": enable_ipv6,
+                "IPAM": {"Driver": ipam_driver, "Options": _sorted_map(ipam_options), "Config": config},
+                "Internal": internal, "Attachable": attachable, "Ingress": ingress, "ConfigOnly": config_only,
+                "ConfigFrom": {"Network": config_from} if config_from else None,
+                "Options": _sorted_map(options), "Labels": _sorted_map(labels), "Name": name}
+        return self.api.post("/networks/create", **_go_body(body)) or {}
+
+    def list(self, filters: dict | None = None) -> list:
+        return self.api.get("/networks", params={"filters": _filters(filters)}) or []
+
+    def inspect(self, network: str, verbose: bool = False, scope: str = "") -> dict:
+        return _json.loads(self.inspect_raw(network, verbose, scope))
+
+    def inspect_raw(self, network: str, verbose: bool = False, scope: str = "") -> bytes:
+        """The daemon's JSON as sent (``docker network inspect`` shows it re-indented)."""
+        params = {"verbose": "true" if verbose else None, "scope": scope or None}
+        return self.api.request("GET", "/networks/{}", network, params=params).read()
+
+    def remove(self, network: str) -> None:
+        self.api.delete("/networks/{}", network)
+
+    def prune(self, filters: dict | None = None) -> dict:
+        """``{"NetworksDeleted": [...]}``."""
+        return self.api.post("/networks/prune", params={"filters": _filters(filters)}) or {}
+
+    def connect(self, network: str, container: str, aliases: list[str] | None = None,
+                links: list[str] | None = None, ipv4_address: str = "", ipv6_address: str = "",
+                link_local_ips: list[str] | None = None, driver_opts: dict | None = None) -> None:
+        """``POST /networks/{id}/connect`` with the endpoint settings the docker 20.10 CLI sends
+        (``IPAMConfig`` always an object, ``Aliases`` a list, ``Links`` null when none)."""
+        ipam = {}
+        if ipv4_address:
+            ipam["IPv4Address"] = ipv4_address
+        if ipv6_address:
+            ipam["IPv6Address"] = ipv6_address
+        if link_local_ips:
+            ipam["LinkLocalIPs"] = list(link_local_ips)
+        endpoint = {"IPAMConfig": ipam, "Links": list(links) if links else None, "Aliases": list(aliases or []),
+                    "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+                    "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "",
+                    "DriverOpts": _sorted_map(driver_opts)}
+        self.api.post("/networks/{}/connect", network,
+                      **_go_body({"Container": container, "EndpointConfig": endpoint}))
+
+    def disconnect(self, network: str, container: str, force: bool = False) -> None:
+        self.api.post("/networks/{}/disconnect", network, **_go_body({"Container": container, "Force": force}))
 
 
 class System(_Resource):

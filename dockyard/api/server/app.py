@@ -21,6 +21,7 @@ from dockyard.services.containers import ContainerService
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
+from dockyard.services.networks import NetworkService
 from dockyard.services.system import SystemService
 from dockyard.services.volumes import VolumeService
 
@@ -40,6 +41,7 @@ class Services:
     builds: BuildService
     volumes: VolumeService
     archive: ArchiveService
+    networks: NetworkService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -92,13 +94,13 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
 
 
 def make_app(svc: Services) -> web.Application:
-    from dockyard.api.server.routes import archive, build, containers, execs, images, system, volumes
+    from dockyard.api.server.routes import archive, build, containers, execs, images, networks, system, volumes
 
     app = web.Application(middlewares=[errors.error_middleware, versions.version_middleware],
                           client_max_size=MAX_JSON_BODY, handler_args={"max_field_size": 65536})
     app[SERVICES] = svc
     app.on_response_prepare.append(_add_headers)
     router = Router(app)
-    for module in (system, containers, execs, images, build, volumes, archive):
+    for module in (system, containers, execs, images, build, volumes, archive, networks):
         module.register(router)
     return app

@@ -7,7 +7,8 @@ import os
 from dockyard.api.client import errors
 from dockyard.cli.common import PROG, StatusError, daemon_error, inspect_container
 from dockyard.cli.flags import BOOL, STR, Flag, Spec
-from dockyard.cli.runopts import CONTAINER_FLAGS, RUN_ONLY_FLAGS, OptionError, build_create_body
+from dockyard.cli.runopts import (CONTAINER_FLAGS, RUN_ONLY_FLAGS, OptionError, build_create_body,
+                                  create_warnings)
 
 RUN = Spec("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
            CONTAINER_FLAGS + RUN_ONLY_FLAGS, min_args=1, interspersed=False,
@@ -99,6 +100,8 @@ def create_container(cli, prog: str, opts, args: list[str], meanwhile=None) -> s
         raise _run_error(cli, prog, str(e))
     except errors.DockerException as e:
         raise _run_error(cli, prog, daemon_error(e), daemon=True)
+    for w in create_warnings(body):
+        cli.err.write(w)
     cidfile = opts.cidfile
     if cidfile:
         if os.path.exists(cidfile):

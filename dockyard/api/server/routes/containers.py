@@ -25,20 +25,6 @@ log = logging.getLogger(__name__)
 
 
 # -- views -------------------------------------------------------------------
-def _endpoint() -> dict:
-    return {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "NetworkID": "",
-            "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None}
-
-
-def _networks(c: Container) -> dict:
-    mode = c.host_config.get("NetworkMode") or "default"
-    if mode.startswith("container:"):
-        return {}
-    name = "bridge" if mode == "default" else mode
-    return {name: _endpoint()}
-
-
 def _mounts_view(svc: Services, c: Container) -> list[dict]:
     return [mp.inspect() for mp in svc.containers.mount_points(c) if mp.listed]
 
@@ -101,17 +87,10 @@ def inspect(svc: Services, c: Container, size: bool = False) -> dict:
     if size:
         rw, root = svc.containers.size(c)
         out["SizeRw"], out["SizeRootFs"] = rw, root
-    running = c.state.running
     out.update({
         "Mounts": _mounts_view(svc, c),
         "Config": c.config,
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": c.id if running else "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": f"/proc/{c.state.pid}/ns/net" if running else "",
-            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "",
-            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0,
-            "IPv6Gateway": "", "MacAddress": "", "Networks": _networks(c),
-        },
+        "NetworkSettings": svc.networks.settings(c),
     })
     return out
 
@@ -123,10 +102,10 @@ def command_line(c: Container) -> str:
 def summary(svc: Services, c: Container, size: bool = False) -> dict:
     out = {
         "Id": c.id, "Names": ["/" + c.name], "Image": c.config.get("Image") or c.image_id, "ImageID": c.image_id,
-        "Command": command_line(c), "Created": c.created // 1_000_000_000, "Ports": [],
+        "Command": command_line(c), "Created": c.created // 1_000_000_000, "Ports": svc.networks.ports_summary(c),
         "Labels": c.config.get("Labels") or {}, "State": c.state.status.value, "Status": status_text(c),
         "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
-        "NetworkSettings": {"Networks": _networks(c)}, "Mounts": _mounts_view(svc, c),
+        "NetworkSettings": {"Networks": svc.networks.settings(c)["Networks"]}, "Mounts": _mounts_view(svc, c),
     }
     if size:
         rw, root = svc.containers.size(c)
@@ -138,9 +117,9 @@ def summary(svc: Services, c: Container, size: bool = False) -> dict:
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request, "ContainerCreate") or {}
     host_config = body.pop("HostConfig", None)
-    body.pop("NetworkingConfig", None)
+    networking = body.pop("NetworkingConfig", None)
     c, warnings = await services(request).containers.create(
-        name=request.query.get("name") or None, config=body, host_config=host_config)
+        name=request.query.get("name") or None, config=body, host_config=host_config, networking_config=networking)
     return json_response({"Id": c.id, "Warnings": warnings}, status=201)
 
 

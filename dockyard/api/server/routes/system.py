@@ -72,14 +72,6 @@ async def system_df(request: web.Request) -> web.Response:
                           "BuildCache": []})
 
 
-async def prune_nothing(request: web.Request) -> web.Response:
-    """Prune of a resource kind this daemon does not create yet (networks, volumes): nothing to do."""
-    kind = request.path.rstrip("/").split("/")[-2]
-    key = {"networks": "NetworksDeleted", "volumes": "VolumesDeleted"}[kind]
-    body = {key: None} if kind == "networks" else {key: None, "SpaceReclaimed": 0}
-    return json_response(body)
-
-
 def register(r: Router) -> None:
     r.add("GET", "/_ping", ping)
     r.add("HEAD", "/_ping", ping)
@@ -87,6 +79,5 @@ def register(r: Router) -> None:
     r.add("GET", "/info", info)
     r.add("GET", "/events", events)
     r.add("GET", "/system/df", system_df)
-    for kind in ("networks",):
-        r.add("POST", f"/{kind}/prune", prune_nothing)
+
 
