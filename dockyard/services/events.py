@@ -72,7 +72,7 @@ class EventBus:
         self._history: deque[Event] = deque(maxlen=HISTORY)
         self._subscribers: set[asyncio.Queue] = set()
 
-    def publish(self, type: str, action: str, actor_id: str, **attributes: str) -> Event:
+    def publish(self, type: str, action: str, actor_id: str, /, **attributes: str) -> Event:
         ev = Event(type, action, actor_id, {k: str(v) for k, v in attributes.items() if v is not None})
         self._history.append(ev)
         for q in list(self._subscribers):

@@ -626,6 +626,7 @@ class NetworkService:
                     await self._attach(c, ep, path, ifname=f"eth{len(self.endpoints(c.id)) - 1}",
                                        default_route=False)
                     await self._add_dns_sandbox(c)
+                    self._refresh_resolv_conf(c)
             except BaseException:
                 self.db.execute("DELETE FROM net_endpoints WHERE network=? AND container=?", (net.id, c.id))
                 raise
@@ -650,6 +651,10 @@ class NetworkService:
                 nets = [e.network.id for e in self.endpoints(c.id) if not e.network.default]
                 if nets:
                     self.dns.set_sandbox_networks(c.id, nets)
+                else:
+                    with contextlib.suppress(Exception):
+                        await self.dns.remove_sandbox(c.id)
+                self._refresh_resolv_conf(c)
         self.events.publish("network", "disconnect", net.id, container=c.id, name=net.name, type=net.driver)
 
     # -- what a container's /etc files and inspect show ------------------------------------------
@@ -698,6 +703,17 @@ class NetworkService:
                                                  options=hc.get("DnsOptions") or [])
         return etcfiles.resolv_conf(host_resolv, dns=hc.get("Dns") or [], search=hc.get("DnsSearch") or [],
                                     options=hc.get("DnsOptions") or [])
+
+    def _refresh_resolv_conf(self, c) -> None:
+        """Joining (or leaving) a user-defined network switches the embedded DNS on (off), as Docker
+        rewrites the running container's resolv.conf (in place: it is bind-mounted)."""
+        path = c.extra.get("resolv_conf_path")
+        if not path or not os.path.exists(path):
+            return
+        with open(path, "r+") as f:
+            f.seek(0)
+            f.write(self.resolv_conf(c, etcfiles.read_host_file(self.opts.resolv_conf)))
+            f.truncate()
 
     def default_gateway(self) -> str | None:
         for net in self._networks.values():

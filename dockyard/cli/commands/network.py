@@ -259,17 +259,33 @@ def make_row(n: dict, trunc: bool):
     return Row(fields, {"Label": lambda name: labels.get(name, "")})
 
 
+def label_header(name: str) -> str:
+    """docker's SubHeaderContext.Label: the column title of ``{{.Label "com.example.some-key"}}`` is
+    'some key' (the last dotted part, '-' and '_' as spaces)."""
+    return name.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+
+
+def _header_row(template: str) -> str:
+    from dockyard.cli import gotemplate
+    from dockyard.cli.tables import Row, header_row
+
+    try:
+        return gotemplate.render(template, Row(HEADERS, {"Label": label_header}), funcs=gotemplate.HEADER_FUNCS)
+    except gotemplate.TemplateError:
+        return header_row(template, HEADERS)
+
+
 def render_table(fmt: str, rows: list) -> str:
     """A ``--format`` over the rows, as docker's formatter: ``table`` adds a header; nothing to list,
     nothing executed (a template is still parsed, so a broken one fails)."""
-    from dockyard.cli.tables import check, header_row, prepare, render
+    from dockyard.cli.tables import check, prepare, render
 
     template, table = prepare(fmt)
     check(template)
     body = "".join(render(template, r, missingkey="error") + "\n" for r in rows)
     if not table:
         return body
-    return tabwrite(header_row(template, HEADERS) + "\n" + body)
+    return tabwrite(_header_row(template) + "\n" + body)
 
 
 def _natural_key(n: dict):
