@@ -268,7 +268,7 @@ class ContainerService:
         hc = cc.normalize_host_config(host_config, masked=host_config and host_config.get("MaskedPaths") or
                                       rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
                                       runtime=self.runtime.name)
-        net_plan = self._check_network_mode(hc, networking_config)
+        net_plan = self._check_network_mode(hc, networking_config, config.get("MacAddress") or "")
         validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
         path, args = cc.command_of(merged)
@@ -386,11 +386,11 @@ class ContainerService:
     def mount_points(c: Container) -> list[MountPoint]:
         return [MountPoint.from_json(m) for m in c.extra.get("mounts") or []]
 
-    def _check_network_mode(self, hc: dict, networking_config: dict | None) -> dict:
+    def _check_network_mode(self, hc: dict, networking_config: dict | None, mac: str) -> dict:
         mode = hc["NetworkMode"]
         if mode.startswith("container:"):
             self.get(mode.split(":", 1)[1])
-        return self.networks.plan(hc, networking_config)
+        return self.networks.plan(hc, networking_config, mac)
 
     def _prepare_layers(self, cid: str, image_top: str | None) -> str:
         """The container's own layer, over the image's init layer.

@@ -326,7 +326,8 @@ class NetworkService:
         net = Network(net_id, name, "bridge", time.time_ns(), internal=internal, attachable=attachable,
                       labels=dict(labels or {}), options=opts, bridge=bridge,
                       ipam={k: v for k, v in (("Subnet", cfg.get("Subnet")), ("Gateway", cfg.get("Gateway")),
-                                              ("IPRange", cfg.get("IPRange"))) if v},
+                                              ("IPRange", cfg.get("IPRange")),
+                                              ("AuxiliaryAddresses", cfg.get("AuxiliaryAddresses"))) if v},
                       user_subnet=bool(cfg.get("Subnet")))
         if cfg.get("Gateway") and not cfg.get("Subnet"):
             raise errdefs.InvalidArgument("a gateway needs a subnet")
@@ -391,7 +392,7 @@ class NetworkService:
         return deleted
 
     # -- endpoints (container side) -------------------------------------------------------
-    def plan(self, host_config: dict, networking_config: dict | None) -> dict[str, dict]:
+    def plan(self, host_config: dict, networking_config: dict | None, mac_address: str = "") -> dict[str, dict]:
         """At create: the networks a container joins with its endpoint settings {network id: config}.
 
         Refuses unknown networks and a static address on a network whose subnet Docker chose."""
@@ -416,7 +417,8 @@ class NetworkService:
             links = list(ep.get("Links") or [])
             if name == primary:
                 links = list(host_config.get("Links") or []) + links
-            plan[net.id] = EndpointConfig(ipv4, aliases, links, ep.get("MacAddress") or "").__dict__
+            mac = ep.get("MacAddress") or (mac_address if name == primary else "")
+            plan[net.id] = EndpointConfig(ipv4, aliases, links, mac).__dict__
         return plan
 
     def _check_static(self, net: Network, ipv4: str) -> None:
@@ -784,7 +786,9 @@ class NetworkService:
         try:
             pool = self.ipam.get_pool(net.id)
             config = [{"Subnet": str(pool.subnet), **({"IPRange": str(pool.ip_range)} if pool.ip_range else {}),
-                       **({"Gateway": str(pool.gateway)} if pool.gateway else {})}]
+                       **({"Gateway": str(pool.gateway)} if pool.gateway else {}),
+                       **({"AuxiliaryAddresses": net.ipam["AuxiliaryAddresses"]}
+                          if net.ipam.get("AuxiliaryAddresses") else {})}]
         except errdefs.NotFound:
             config = []
         containers = {}

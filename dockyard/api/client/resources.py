@@ -327,7 +327,8 @@ class Networks(_Resource):
 
     def prune(self, filters: dict | None = None) -> dict:
         """``{"NetworksDeleted": [...]}``."""
-        return self.api.post("/networks/prune", params={"filters": _filters(filters)}) or {}
+        return self.api.post("/networks/prune", params={"filters": _filters(filters)},
+                             headers={"Content-Type": "text/plain"}) or {}
 
     def connect(self, network: str, container: str, aliases: list[str] | None = None,
                 links: list[str] | None = None, ipv4_address: str = "", ipv6_address: str = "",

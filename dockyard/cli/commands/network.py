@@ -340,11 +340,24 @@ def cmd_inspect(cli, prog, argv):
 
 # -- rm -----------------------------------------------------------------------------------
 
+INGRESS_WARNING = ("WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run "
+                   "the same docker engine version. Otherwise, removal may not be effective and functionality of "
+                   "newly create ingress networks will be impaired.")
+
+
 def cmd_rm(cli, prog, argv):
+    from dockyard.cli.commands.container import confirm
+
     _, args = _parse(RM, prog, argv)
     api = _api(cli)
     status = 0
     for name in args:
+        try:  # as docker does: look first, and ask before removing a routing-mesh (ingress) network
+            ingress = api.inspect(name).get("Ingress")
+        except (errors.DockerException, ValueError):
+            ingress = False
+        if ingress and not confirm(cli, INGRESS_WARNING):
+            continue
         try:
             api.remove(name)
         except errors.NotFound:
