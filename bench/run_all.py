@@ -4,7 +4,8 @@
     sudo .venv/bin/python bench/run_all.py [--count 200] [--runs 20] [--bytecode both] [--json PATH] [--only NAME]
 
 build.py and save_load.py need disk (about 5 GiB free under --scratch-base; they skip with a message
-otherwise) and take a few minutes each.
+otherwise) and take a few minutes each; cp_volumes.py's cp part needs 6 GiB (skipped otherwise) and
+takes ~15 minutes on a churned ext4 (~5 on tmpfs).
 
 Each script's full output streams through; the summary lists every metric with dockyard's figure,
 Docker's, the ratio (dockyard/docker) and PASS/FAIL against its target. A missed target never makes
@@ -24,7 +25,7 @@ from pathlib import Path
 from _harness import FAIRNESS, fmt
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["run_rm", "many", "idle_rss", "build", "save_load"]
+SCRIPTS = ["run_rm", "many", "idle_rss", "build", "save_load", "cp_volumes"]
 
 
 def main() -> int:
@@ -42,7 +43,7 @@ def main() -> int:
     if args.dockyard_runtime:
         common += ["--dockyard-runtime", args.dockyard_runtime]
     extra = {"run_rm": ["--runs", str(args.runs)], "many": ["--count", str(args.count)], "idle_rss": [],
-             "build": [], "save_load": []}
+             "build": [], "save_load": [], "cp_volumes": []}
     results, failed = [], []
     with tempfile.TemporaryDirectory(prefix="dybench-results-") as tmp:
         for name in args.only or SCRIPTS:

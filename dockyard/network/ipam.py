@@ -27,6 +27,7 @@ Tables (in the metadata DB; created here until metadata.py owns the DDL)::
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 from dataclasses import dataclass
@@ -78,6 +79,18 @@ class Pool:
 def mac_for(address: IPv4Address | str) -> str:
     """Docker's MAC for a container address: 02:42 followed by the four IPv4 bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in IPv4Address(str(address).split("/")[0]).packed)
+
+
+_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}")
+
+
+def normalize_mac(text: str) -> str:
+    """An Ethernet MAC as Go's net.ParseMAC reads it (':' or '-' separated), lower-cased with ':'.
+
+    Raises ValueError for anything else."""
+    if not _MAC.fullmatch(text):
+        raise ValueError(f"invalid MAC address: {text}")
+    return text.replace("-", ":").lower()
 
 
 def default_candidates(pools: Iterable[tuple[str, int]] = DEFAULT_POOLS) -> Iterator[IPv4Network]:

@@ -388,9 +388,10 @@ class ContainerService:
 
     def _check_network_mode(self, hc: dict, networking_config: dict | None, mac: str) -> dict:
         mode = hc["NetworkMode"]
+        plan = self.networks.plan(hc, networking_config, mac)  # refuses conflicting options first, as dockerd
         if mode.startswith("container:"):
             self.get(mode.split(":", 1)[1])
-        return self.networks.plan(hc, networking_config, mac)
+        return plan
 
     def _prepare_layers(self, cid: str, image_top: str | None) -> str:
         """The container's own layer, over the image's init layer.

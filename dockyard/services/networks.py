@@ -31,7 +31,7 @@ from dockyard.network import dns as netdns
 from dockyard.network import etcfiles, netns, portproxy
 from dockyard.network.bridge import Bridges
 from dockyard.network.firewall import Firewall, NetworkRules, PortMapping
-from dockyard.network.ipam import IPAM, mac_for, parse_bip
+from dockyard.network.ipam import IPAM, mac_for, normalize_mac, parse_bip
 from dockyard.services.events import EventBus
 from dockyard.store.metadata import MetadataDB, dumps
 from dockyard.util import ids
@@ -88,6 +88,7 @@ class EndpointConfig:
     aliases: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     mac: str = ""
+    driver_opts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -397,6 +398,8 @@ class NetworkService:
 
         Refuses unknown networks and a static address on a network whose subnet Docker chose."""
         mode = host_config.get("NetworkMode") or "default"
+        if mode.startswith("container:"):
+            _check_container_mode(host_config, networking_config, mac_address)
         if mode in ("host", "none") or mode.startswith("container:"):
             return {}
         primary = "bridge" if mode == "default" else mode
@@ -418,6 +421,11 @@ class NetworkService:
             if name == primary:
                 links = list(host_config.get("Links") or []) + links
             mac = ep.get("MacAddress") or (mac_address if name == primary else "")
+            if mac:
+                try:
+                    mac = normalize_mac(mac)
+                except ValueError as e:
+                    raise errdefs.InvalidArgument(str(e)) from None
             plan[net.id] = EndpointConfig(ipv4, aliases, links, mac).__dict__
         return plan
 
@@ -606,7 +614,8 @@ class NetworkService:
         """The container is removed: it leaves every network."""
         self.db.execute("DELETE FROM net_endpoints WHERE container=?", (container_id,))
 
-    async def connect(self, net_ref: str, c, *, ipv4: str = "", aliases: list[str] = (), links: list[str] = ()) -> None:
+    async def connect(self, net_ref: str, c, *, ipv4: str = "", aliases: list[str] = (), links: list[str] = (),
+                      driver_opts: dict | None = None) -> None:
         net = self.get(net_ref)
         mode = c.host_config.get("NetworkMode") or "default"
         if mode in ("host", "none") or mode.startswith("container:") or net.driver != "bridge":
@@ -618,7 +627,7 @@ class NetworkService:
             raise errdefs.Forbidden(f"endpoint with name {c.name} already exists in network {net.name}")
         if ipv4:
             self._check_static(net, ipv4)
-        cfg = EndpointConfig(ipv4, list(aliases), list(links))
+        cfg = EndpointConfig(ipv4, list(aliases), list(links), driver_opts=dict(driver_opts or {}))
         self.record(c.id, {net.id: cfg.__dict__})
         if c.state.running:
             path = self.netns_path(c.id)
@@ -810,6 +819,21 @@ class NetworkService:
         }
 
 
+def _check_container_mode(hc: dict, networking_config: dict | None, mac: str) -> None:
+    """What dockerd refuses with ``--network container:X``: the other container's network decides these."""
+    if hc.get("PortBindings") or hc.get("PublishAllPorts"):
+        raise errdefs.InvalidArgument("conflicting options: port publishing and the container type network mode")
+    if hc.get("Links"):
+        raise errdefs.InvalidArgument("conflicting options: container type network can't be used with links. "
+                                      "This would result in undefined behavior")
+    if hc.get("Dns") or hc.get("DnsSearch") or hc.get("DnsOptions"):
+        raise errdefs.InvalidArgument("conflicting options: dns and the network mode")
+    if hc.get("ExtraHosts"):
+        raise errdefs.InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
+    if mac:
+        raise errdefs.InvalidArgument("conflicting options: mac-address and the network mode")
+
+
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:
     out = {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "NetworkID": network_id,
            "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
@@ -820,6 +844,8 @@ def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:
         out["IPAMConfig"] = {"IPv4Address": ep.config.ipv4}
     if ep.config.links:
         out["Links"] = list(ep.config.links)
+    if ep.config.driver_opts:
+        out["DriverOpts"] = dict(ep.config.driver_opts)
     if not ep.network.default:
         out["Aliases"] = [*ep.config.aliases, ep.container[:12]]
     if ep.address is not None:

@@ -43,7 +43,8 @@ async def connect(request: web.Request) -> web.Response:
     ep = body.get("EndpointConfig") or {}
     await svc.networks.connect(request.match_info["id"], c,
                                ipv4=(ep.get("IPAMConfig") or {}).get("IPv4Address") or "",
-                               aliases=ep.get("Aliases") or [], links=ep.get("Links") or [])
+                               aliases=ep.get("Aliases") or [], links=ep.get("Links") or [],
+                               driver_opts=ep.get("DriverOpts"))
     return web.Response(status=200)
 
 
