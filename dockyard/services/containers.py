@@ -670,7 +670,11 @@ class ContainerService:
         sig = cc.parse_signal(signal, default=9)
         if not c.state.running:
             raise errdefs.Conflict(f"Container {c.id} is not running")
+        exited = self.register_wait(c.id, "not-running") if sig == 9 else None
         await self._signal(c, sig)
+        if exited is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(exited, 10)
 
     async def _signal(self, c: Container, sig: int) -> None:
         self.events.publish("container", "kill", c.id, image=c.config.get("Image"), name=c.name,

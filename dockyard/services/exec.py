@@ -11,6 +11,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import struct
@@ -56,6 +57,7 @@ class ExecSession:
         self.master_fd = master_fd
         self._queue: asyncio.Queue = asyncio.Queue()
         self._open_readers = 0
+        self._last_cr = False
         loop = asyncio.get_running_loop()
         if master_fd is not None:
             os.set_blocking(master_fd, False)
@@ -77,10 +79,22 @@ class ExecSession:
         except OSError:  # EIO: the last process holding the pty's other side is gone
             data = b""
         if data:
-            self._queue.put_nowait((stdio.STDOUT, data))
+            self._queue.put_nowait((stdio.STDOUT, self._crlf(data)))
         else:
             asyncio.get_running_loop().remove_reader(self.master_fd)
             self._queue.put_nowait(None)
+
+    def _crlf(self, data: bytes) -> bytes:
+        """A terminal's \n → \r\n, for the lines the container's pty left untranslated.
+
+        runc in the foreground clears ONLCR on the container's pty once it has it, but the process may
+        have written before that (already \r\n); our own pty translates nothing (``_untranslated``),
+        so the translation is finished here: every \n not preceded by \r gets one."""
+        out = _LONE_LF.sub(b"\r\n", data)
+        if data[:1] == b"\n" and self._last_cr:
+            out = out[1:]  # the \r came at the end of the previous read
+        self._last_cr = data[-1:] == b"\r"
+        return out
 
     async def _pump(self, stream: int, reader: asyncio.StreamReader) -> None:
         while True:
@@ -197,6 +211,7 @@ class ExecService:
                 # runc in the foreground with a terminal makes the container's pty and copies between it and
                 # its own stdio; we give it a pty of ours, whose size it copies on SIGWINCH.
                 master, slave = os.openpty()
+                _untranslated(slave)
                 if console_size and all(console_size):
                     _set_winsize(master, console_size[0], console_size[1])
                 proc = await asyncio.create_subprocess_exec(*args, stdin=slave, stdout=slave, stderr=slave,
@@ -282,6 +297,18 @@ class ExecService:
             if e is not None and not e.running:
                 self._execs.pop(exec_id, None)
         c.exec_ids = [i for i in c.exec_ids if i in self._execs]
+
+
+_LONE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def _untranslated(fd: int) -> None:
+    """A pty that passes bytes through as they are, even after runc makes it "raw" (which keeps OPOST)."""
+    attrs = termios.tcgetattr(fd)
+    attrs[0] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR | termios.IXON)
+    attrs[1] &= ~(termios.OPOST | termios.ONLCR | termios.OCRNL)
+    attrs[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
 def _set_winsize(fd: int, height: int, width: int) -> None:

@@ -30,7 +30,7 @@ from dockyard import errdefs
 from dockyard.network import dns as netdns
 from dockyard.network import etcfiles, netns, portproxy
 from dockyard.network.bridge import Bridges
-from dockyard.network.firewall import Firewall, NetworkRules, PortMapping
+from dockyard.network.firewall import Firewall, LinkRule, NetworkRules, PortMapping
 from dockyard.network.ipam import IPAM, mac_for, normalize_mac, parse_bip
 from dockyard.services.events import EventBus
 from dockyard.store.metadata import MetadataDB, dumps
@@ -162,7 +162,8 @@ class NetworkService:
             with contextlib.suppress(errdefs.DockyardError):
                 self._held[c.id] = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings])
         if self.firewall is not None:
-            await asyncio.to_thread(self.firewall.rebuild, self._rules(), ports)
+            links = {c.id: rules for c in running if (rules := self._link_rules(c))}
+            await asyncio.to_thread(self.firewall.rebuild, self._rules(), ports, links)
         for net in self._networks.values():
             if net.driver == "bridge" and not net.default:
                 self.dns.set_network(net.id, net.name)
@@ -487,11 +488,37 @@ class NetworkService:
                 for i, ep in enumerate(eps):
                     await self._attach(c, ep, path, ifname=f"eth{i}", default_route=i == 0)
                 await self._publish(c, self.endpoints(c.id)[0])
+                await self._allow_links(c)
                 await self._add_dns_sandbox(c)
             except BaseException:
                 await self._release_sandbox(c.id)
                 raise
         return path
+
+    async def _allow_links(self, c) -> None:
+        """On an ``--icc=false`` default bridge, open the linked containers' exposed ports to ``c`` (as
+        Docker's legacy links do: only those ports, only from the linking container)."""
+        rules = self._link_rules(c)
+        if rules and self.firewall is not None:
+            await asyncio.to_thread(self.firewall.set_links, c.id, rules)
+
+    def _link_rules(self, c) -> list[LinkRule]:
+        rules: list[LinkRule] = []
+        for ep in self.endpoints(c.id):
+            icc = ep.network.options.get("com.docker.network.bridge.enable_icc", "true") != "false"
+            if not ep.network.default or icc or ep.address is None:
+                continue
+            for target, _alias in map(_split_link, ep.config.links):
+                other = self.container_lookup(target) if self.container_lookup else None
+                dst = next((e.address for e in self.endpoints(other.id) if e.network.default and e.address),
+                           None) if other is not None else None
+                if dst is None:
+                    continue
+                for spec in other.config.get("ExposedPorts") or {}:
+                    port, _, proto = spec.partition("/")
+                    if port.isdigit():
+                        rules.append(LinkRule(ep.address.ip, dst.ip, proto or "tcp", int(port)))
+        return rules
 
     @staticmethod
     def _make_netns(path: str) -> None:
@@ -586,6 +613,8 @@ class NetworkService:
         if self.firewall is not None:
             with contextlib.suppress(errdefs.DockyardError):
                 await asyncio.to_thread(self.firewall.unpublish, cid)
+            with contextlib.suppress(errdefs.DockyardError):
+                await asyncio.to_thread(self.firewall.set_links, cid, [])
         with contextlib.suppress(Exception):
             await self.dns.remove_sandbox(cid)
         for ep in self.endpoints(cid):

@@ -286,8 +286,10 @@ def test_rename_top_changes(engine, name):
         assert api(engine, "POST", f"/containers/{cid}/rename?name={name}-r")[0] == 204
         _, _, info = api(engine, "GET", f"/containers/{name}-r/json")
         assert info["Id"] == cid
-        _, _, top = api(engine, "GET", f"/containers/{cid}/top")
-        assert "PID" in top["Titles"] and any("sleep 30" in " ".join(p) for p in top["Processes"])
+        # (the shell forks sleep a moment after the start)
+        top = wait_for(lambda: (t := api(engine, "GET", f"/containers/{cid}/top")[2]) and
+                       any("sleep 30" in " ".join(p) for p in t["Processes"]) and t, what="sleep in top")
+        assert "PID" in top["Titles"]
         wait_for(lambda: any(c["Path"] == "/newfile" for c in api(engine, "GET", f"/containers/{cid}/changes")[2] or []),
                  what="changes")
         changes = {(c["Kind"], c["Path"]) for c in api(engine, "GET", f"/containers/{cid}/changes")[2]}

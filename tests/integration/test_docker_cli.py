@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.conftest import DOCKER_CLI
+from tests.helpers import wait_for
 
 
 def test_run_rm_echo(engine):
@@ -71,8 +72,9 @@ def test_detached_container_lifecycle(engine, name):
 
 def test_stop_waits_out_the_timeout_for_a_process_ignoring_sigterm(engine, name):
     assert engine.docker("run", "-d", "--name", name, "busybox", "sh", "-c",
-                         "trap '' TERM; while true; do sleep 0.1; done").returncode == 0
+                         "trap '' TERM; echo ready; while true; do sleep 0.1; done").returncode == 0
     try:
+        wait_for(lambda: "ready" in engine.docker("logs", name).stdout, what="the trap set")
         t0 = time.monotonic()
         assert engine.docker("stop", "-t", "2", name).returncode == 0
         assert time.monotonic() - t0 >= 2

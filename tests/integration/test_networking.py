@@ -265,3 +265,29 @@ def _try(fn):
         return fn()
     except OSError:
         return None
+
+
+def test_icc_false_lets_only_links_through(tmp_path):
+    """``--icc=false``: containers on the default bridge cannot talk, except a ``--link``ing container to the
+    linked container's exposed ports (Docker's legacy link rules)."""
+    eng = start_engine(tmp_path / "engine", "--icc=false", "--bip", "10.231.7.1/24")
+    try:
+        assert eng.cli("busybox-image").returncode == 0
+        srv = "mkdir /w && echo linked > /w/index.html && (httpd -p 81 -h /w) && httpd -f -p 80 -h /w"
+        r = eng.docker("run", "-d", "--name", "srv", "--expose", "80", "busybox", "sh", "-c", srv)
+        assert r.returncode == 0, r.stderr
+        ip = json.loads(eng.docker("inspect", "srv").stdout)[0]["NetworkSettings"]["IPAddress"]
+
+        def fetch(*extra: str, target: str, port: int) -> subprocess.CompletedProcess:
+            # nc, not wget: this static busybox's wget crashes in glibc's static NSS
+            return eng.docker("run", "--rm", *extra, "busybox", "sh", "-c",
+                              f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {target} {port}")
+
+        linked = fetch("--link", "srv:web", target=ip, port=80)
+        assert linked.returncode == 0 and "linked" in linked.stdout, linked.stderr
+        assert fetch("--link", "srv:web", target=ip, port=81).returncode != 0  # not an exposed port
+        assert fetch(target=ip, port=80).returncode != 0                          # not linked
+        opts = json.loads(eng.docker("network", "inspect", "bridge").stdout)[0]["Options"]
+        assert opts["com.docker.network.bridge.enable_icc"] == "false"
+    finally:
+        cleanup_engine(eng)
