@@ -42,9 +42,9 @@ DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 MIB = 1024 * 1024
 
-FAIRNESS = ("networking: both engines run without a bridge (dockyardd has none yet; dockerd is started with "
-            "--bridge none --iptables=false), so containers get an empty network namespace on both: "
-            "the comparison is fair")
+FAIRNESS = ("networking: both engines run without a bridge (both daemons started with --bridge none "
+            "--iptables=false), so containers get an empty network namespace on both: the comparison is fair "
+            "(bench/network.py compares them with bridges)")
 
 sys.path.insert(0, str(REPO))  # dockyard's lean API client, from this checkout
 from dockyard.api.client.client import APIClient  # noqa: E402
@@ -481,14 +481,18 @@ class Bench:
         return tar
 
     def dockyardd(self, name: str = "dy", *, debug: bool = False, module: list[str] | None = None,
-                  env: dict | None = None, busybox: bool = True) -> Engine:
-        """Start our own dockyardd on ``<scratch>/<name>`` and make busybox:latest in it."""
+                  env: dict | None = None, busybox: bool = True, bridge: bool = False) -> Engine:
+        """Start our own dockyardd on ``<scratch>/<name>`` and make busybox:latest in it.
+
+        Without ``bridge`` it runs as the reference dockerd does (``--bridge none --iptables=false``);
+        with it, ``module`` must carry the daemon's own bridge name, subnet and nft table."""
         d = self.scratch / name
         d.mkdir()
         sock = str(d / "d.sock")
         log = d / "dockyardd.log"
         argv = [PY, *(module or ["-m", "dockyard.daemon"]), "--data-root", str(d / "data"), "--host",
-                f"unix://{sock}"] + (["--debug"] if debug else [])
+                f"unix://{sock}"] + (["--debug"] if debug else []) + \
+            ([] if bridge else ["--bridge", "none", "--iptables=false"])
         if getattr(self.args, "dockyard_runtime", ""):
             argv += ["--runtime", self.args.dockyard_runtime]
         env = dict(env) if env is not None else python_env("on", self.scratch)
@@ -529,14 +533,15 @@ class Bench:
     # results -------------------------------------------------------------------------------------
     def metric(self, key: str, title: str, dockyard: float, docker: float | None, unit: str, *,
                target: tuple[str, str, float] | None = None, note: str = "") -> dict:
-        """Record and print one comparison. ``target`` is (on, op, value) with on = "ratio" | "dockyard"."""
+        """Record and print one comparison. ``target`` is (on, op, value) with on = "ratio" | "dockyard" and
+        op one of <=, <, >=, > (>= for figures where higher is better, e.g. throughput)."""
         ratio = dockyard / docker if docker else None
         verdict = None
         if target is not None:
             on, op, value = target
             x = ratio if on == "ratio" else dockyard
             if x is not None:
-                verdict = (x <= value) if op == "<=" else (x < value)
+                verdict = {"<=": x <= value, "<": x < value, ">=": x >= value, ">": x > value}[op]
         m = {"key": key, "title": title, "unit": unit, "dockyard": dockyard, "docker": docker, "ratio": ratio,
              "target": None if target is None else {"on": target[0], "op": target[1], "value": target[2]},
              "pass": verdict, "note": note}

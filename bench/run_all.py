@@ -25,7 +25,7 @@ from pathlib import Path
 from _harness import FAIRNESS, fmt
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["run_rm", "many", "idle_rss", "build", "save_load", "cp_volumes"]
+SCRIPTS = ["run_rm", "many", "idle_rss", "build", "save_load", "cp_volumes", "limits", "network", "stats"]
 
 
 def main() -> int:
@@ -43,7 +43,9 @@ def main() -> int:
     if args.dockyard_runtime:
         common += ["--dockyard-runtime", args.dockyard_runtime]
     extra = {"run_rm": ["--runs", str(args.runs)], "many": ["--count", str(args.count)], "idle_rss": [],
-             "build": [], "save_load": [], "cp_volumes": []}
+             "build": [], "save_load": [], "cp_volumes": [],
+             "limits": ["--runs", str(args.runs)], "network": ["--runs", str(args.runs)],
+             "stats": []}
     results, failed = [], []
     with tempfile.TemporaryDirectory(prefix="dybench-results-") as tmp:
         for name in args.only or SCRIPTS:
@@ -78,6 +80,9 @@ def main() -> int:
         ratio = f"{m['ratio']:.2f}x" if m["ratio"] is not None else "-"
         print(f"{m['title'][:60]:60s} {fmt(m['dockyard'], m['unit']):>11s} {fmt(m['docker'], m['unit']):>11s} "
               f"{ratio:>7s}  {target}")
+    own = [f"{r['script']}: {r['fairness']}" for r in results if r.get("fairness", FAIRNESS) != FAIRNESS]
+    if own:  # a script with a set-up of its own (network.py: both engines on a bridge)
+        print("\n" + "\n".join(own))
     skipped = [f"{r['script']} ({r['details']['skipped']})" for r in results if r.get("details", {}).get("skipped")]
     if skipped:
         print(f"\nbenchmarks skipped (not enough free disk): {', '.join(skipped)}")

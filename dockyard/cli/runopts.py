@@ -189,8 +189,14 @@ def valid_mac(v: str) -> bool:
     return n in (6, 8, 20)
 
 
+_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+            "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
 def _valid_sysctl(v: str) -> str:
-    if "=" not in v:
+    """docker's opts.ValidateSysctl: only the namespaced ones (IPC, net.*, fs.mqueue.*)."""
+    key = v.split("=", 1)[0]
+    if "=" not in v or not (key in _SYSCTLS or key.startswith(("net.", "fs.mqueue."))):
         raise ValueError(f"sysctl '{v}' is not allowed")
     return v
 
@@ -226,10 +232,16 @@ def _weight_device(v: str) -> dict:
     return {"Path": path, "Weight": int(w)}
 
 
+_ULIMIT_TYPES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+                 "rtprio", "rttime", "sigpending", "stack")
+
+
 def _ulimit(v: str) -> dict:
     name, sep, limits = v.partition("=")
     if not sep:
         raise ValueError(f"invalid ulimit argument: {v}")
+    if name not in _ULIMIT_TYPES:
+        raise ValueError(f"invalid ulimit type: {name}")
     soft_s, _, hard_s = limits.partition(":")
     try:
         soft = int(soft_s)

@@ -32,6 +32,8 @@ class DaemonConfig:
     ip_forward: bool = True
     iptables: bool = True
     nft_table: str = "dockyard"
+    metrics_addr: str = ""
+    userns_remap: str = ""
 
 
 def parse_args(argv: list[str] | None = None) -> DaemonConfig:
@@ -43,6 +45,10 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
     p.add_argument("--conmon", default="conmon", help="container monitor binary")
     p.add_argument("--init-path", default="/usr/bin/docker-init", help="init binary for --init (tini)")
     p.add_argument("--debug", "-D", action="store_true")
+    p.add_argument("--metrics-addr", default="", type=_host_port,
+                   help="serve Prometheus metrics over plain HTTP on this address (e.g. 127.0.0.1:9323), path /metrics")
+    p.add_argument("--userns-remap", default="", help="map container root to this user's subordinate ids "
+                                                      "('default': the dockremap user)")
     p.add_argument("--tls", action="store_true")
     p.add_argument("--tlsverify", action="store_true")
     p.add_argument("--tlscacert", default="")
@@ -60,10 +66,21 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
     p.add_argument("--nft-table", default="dockyard", help="name of dockyard's own nftables table")
     a = p.parse_args(argv)
     return DaemonConfig(data_root=a.data_root, exec_root=a.exec_root, hosts=a.host or [DEFAULT_HOST],
+                        metrics_addr=a.metrics_addr,
                         runtime=a.runtime, conmon=a.conmon, init_path=a.init_path, debug=a.debug, tls=a.tls,
                         tlsverify=a.tlsverify, tlscacert=a.tlscacert, tlscert=a.tlscert, tlskey=a.tlskey,
                         bridge_name=a.bridge_name, bridge=a.bridge, bip=a.bip, fixed_cidr=a.fixed_cidr, mtu=a.mtu,
-                        icc=a.icc, ip_forward=a.ip_forward, iptables=a.iptables, nft_table=a.nft_table)
+                        icc=a.icc, ip_forward=a.ip_forward, iptables=a.iptables, nft_table=a.nft_table,
+                        userns_remap=a.userns_remap)
+
+
+def _host_port(text: str) -> str:
+    if not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"invalid --metrics-addr {text!r}: use host:port, e.g. 127.0.0.1:9323")
+    return text
 
 
 def _bool(text: str) -> bool:

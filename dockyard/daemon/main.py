@@ -14,22 +14,29 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
+from dockyard import errdefs
 from dockyard.api.server.app import Services, make_app
+from dockyard.api.server.metrics import Metrics, make_metrics_app
 from dockyard.daemon.config import DaemonConfig, parse_args
 from dockyard.image.images import ImageStore
 from dockyard.runtime.logs import LogRotator
 from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
 from dockyard.runtime.oci import OCIRuntime
+from dockyard.runtime.userns import UsernsHolder, check_root_access, parse_remap
 from dockyard.services.archive import ArchiveService
 from dockyard.services.build.cache import BuildCache
 from dockyard.services.build.executor import Builder
 from dockyard.services.build.service import BuildService
 from dockyard.services.container_mounts import ContainerMounts
 from dockyard.services.containers import ContainerService
+from dockyard.services import container_security as csec
 from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
+from dockyard.services.health import HealthMonitor
 from dockyard.services.networks import NetworkOptions, NetworkService
+from dockyard.services.restart import RestartManager
+from dockyard.services.stats import StatsService
 from dockyard.services.system import SystemService
 from dockyard.services.volumes import VolumeService
 from dockyard.store.content import ContentStore
@@ -104,7 +111,17 @@ class Daemon:
                                            log_rotator=self.log_rotator, mounts=ContainerMounts(self.volumes),
                                            networks=self.networks,
                                            init_binary=init_binary)
+        if cfg.userns_remap:
+            try:
+                mapping = parse_remap(cfg.userns_remap)
+                check_root_access(root, mapping)
+            except errdefs.DockyardError as e:
+                raise StartupError(str(e)) from None
+            self.containers.userns = UsernsHolder(mapping, exec_root)
+            self.networks.userns_owner = lambda c: csec.netns_owner(c, self.containers.userns)
         execs = ExecService(containers=self.containers, runtime=runtime, events=self.events)
+        self.restarts = RestartManager(self.containers)
+        self.health = HealthMonitor(containers=self.containers, execs=execs, events=self.events)
         images = ImageService(store=image_store, containers=self.containers, events=self.events)
         system = SystemService(containers=self.containers, images=image_store, runtime=runtime, data_root=root,
                                debug=cfg.debug, daemon_id=self._daemon_id())
@@ -112,8 +129,15 @@ class Daemon:
                           cache=BuildCache(self.db), tmp_dir=os.path.join(root, "tmp"))
         self.watcher = ExitWatcher(monitor.exit_dir, self.containers.notify_exit)
         archive = ArchiveService(containers=self.containers, events=self.events)
-        self.app = make_app(Services(self.containers, execs, images, self.events, system, BuildService(builder),
-                                     self.volumes, archive, self.networks))
+        svc = Services(self.containers, execs, images, self.events, system, BuildService(builder),
+                       self.volumes, archive, self.networks)
+        svc.stats = StatsService(self.containers)
+        self.metrics = Metrics() if cfg.metrics_addr else None
+        if self.metrics is not None:
+            self.containers.start_timers.append(self.metrics.observe_start)
+        self.app = make_app(svc, request_counter=self.metrics.middleware() if self.metrics else None)
+        self.metrics_app = make_metrics_app(self.metrics, svc) if self.metrics else None
+        self.metrics_runner: web.AppRunner | None = None
         self.runner: web.AppRunner | None = None
 
     def _daemon_id(self) -> str:
@@ -125,15 +149,33 @@ class Daemon:
         return ident
 
     async def start(self) -> None:
+        if self.metrics_app is not None:  # first: a taken metrics port stops the daemon before it touches anything
+            await self._serve_metrics(self.cfg.metrics_addr)
         self.watcher.start()
         self.log_rotator.start()
         await self.containers.reconcile()
         await self.networks.start([c for c in self.containers.all() if c.state.running])
+        self.health.start_at_boot()
+        await self.restarts.start_at_boot()
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
         for host in self.cfg.hosts:
             await self._listen(host)
         self.events.publish("daemon", "reload", "dockyard")
+
+    async def _serve_metrics(self, addr: str) -> None:
+        """Prometheus metrics: plain HTTP on ``addr`` (host:port) only, path /metrics."""
+        host, sep, port = addr.rpartition(":")
+        if not sep or not port.isdigit():
+            raise StartupError(f"invalid --metrics-addr {addr!r}: use host:port, e.g. 127.0.0.1:9323")
+        self.metrics_runner = web.AppRunner(self.metrics_app, access_log=None, handle_signals=False,
+                                            shutdown_timeout=1.0)
+        await self.metrics_runner.setup()
+        try:
+            await web.TCPSite(self.metrics_runner, host.strip("[]") or "127.0.0.1", int(port)).start()
+        except OSError as e:
+            raise StartupError(f"metrics address {addr}: {e.strerror or e}") from None
+        log.info("metrics listening on http://%s/metrics", addr)
 
     async def _listen(self, host: str) -> None:
         u = urlparse(host)
@@ -158,8 +200,12 @@ class Daemon:
     async def stop(self) -> None:
         self.watcher.close()
         self.log_rotator.close()
+        self.restarts.close()
+        self.health.close()
         await self.networks.close()
         await self.containers.shutdown()
+        if self.metrics_runner is not None:
+            await self.metrics_runner.cleanup()
         if self.runner is not None:
             await self.runner.cleanup()
         self.db.close()

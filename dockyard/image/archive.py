@@ -1193,8 +1193,9 @@ def _fskey(name: str) -> bytes:
 
 class _TreeWriter:
     def __init__(self, out: _Out, *, whiteouts: bool, skip_overlay_xattrs: bool,
-                 one_filesystem: bool) -> None:
+                 one_filesystem: bool, id_map: Callable[[int, int], tuple[int, int]] | None = None) -> None:
         self.out = out
+        self.id_map = id_map  # host → container ids, for a container whose root is remapped
         self.whiteouts = whiteouts
         self.skip_overlay = skip_overlay_xattrs
         self.one_fs = one_filesystem
@@ -1230,7 +1231,7 @@ class _TreeWriter:
                         continue
                     if opaque:
                         self.out.write(_tar_header(path + "/" + WHITEOUT_OPAQUE, st.st_mode & 0o777,
-                                                   st.st_uid, st.st_gid, 0, 0, b"0"))
+                                                   *self._owner(st), 0, 0, b"0"))
                     stack.append((cfd, path + "/", st.st_dev, self._children(cfd)))
                 else:
                     self._nondir(fd, name, path, st)
@@ -1239,6 +1240,11 @@ class _TreeWriter:
                 os.close(fd)
         self.out.write(bytes(2 * BLOCK))
         self.out.flush()
+
+    def _owner(self, st: os.stat_result) -> tuple[int, int]:
+        if self.id_map is None:
+            return st.st_uid, st.st_gid
+        return self.id_map(st.st_uid, st.st_gid)
 
     def _children(self, fd: int) -> list:
         """(sort key, name, stat) of a directory's entries, last one first (popped)."""
@@ -1258,7 +1264,7 @@ class _TreeWriter:
                 opaque = os.getxattr(cfd, OPAQUE_XATTR) == b"y"
             except OSError:
                 opaque = False
-        self.out.write(_tar_header(path + "/", st.st_mode, st.st_uid, st.st_gid, 0,
+        self.out.write(_tar_header(path + "/", st.st_mode, *self._owner(st), 0,
                                    st.st_mtime_ns // 1_000_000_000, b"5", xattrs=xattrs))
         return opaque
 
@@ -1268,14 +1274,14 @@ class _TreeWriter:
         if self.whiteouts and _is_whiteout(st):
             parent, _, base = path.rpartition("/")
             wh = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base
-            self.out.write(_tar_header(wh, 0o600, st.st_uid, st.st_gid, 0, mtime, b"0"))
+            self.out.write(_tar_header(wh, 0o600, *self._owner(st), 0, mtime, b"0"))
             return
         if st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self.links.get(key)
             if first is not None:
                 xattrs = self._xattrs_at(pfd, name, st)
-                self.out.write(_tar_header(path, mode, st.st_uid, st.st_gid, 0, mtime, b"1", first,
+                self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"1", first,
                                            xattrs=xattrs))
                 return
             self.links[key] = path
@@ -1284,7 +1290,7 @@ class _TreeWriter:
             try:
                 xattrs = _listxattrs(fd, self.skip_overlay)
                 size = st.st_size
-                self.out.write(_tar_header(path, mode, st.st_uid, st.st_gid, size, mtime, b"0",
+                self.out.write(_tar_header(path, mode, *self._owner(st), size, mtime, b"0",
                                            xattrs=xattrs))
                 self._copy(fd, size)
             finally:
@@ -1293,15 +1299,15 @@ class _TreeWriter:
         xattrs = self._xattrs_at(pfd, name, st)
         if stat.S_ISLNK(mode):
             target = os.readlink(name, dir_fd=pfd)
-            self.out.write(_tar_header(path, mode, st.st_uid, st.st_gid, 0, mtime, b"2", target,
+            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"2", target,
                                        xattrs=xattrs))
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             typ = b"3" if stat.S_ISCHR(mode) else b"4"
-            self.out.write(_tar_header(path, mode, st.st_uid, st.st_gid, 0, mtime, typ,
+            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, typ,
                                        devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
                                        xattrs=xattrs))
         elif stat.S_ISFIFO(mode):
-            self.out.write(_tar_header(path, mode, st.st_uid, st.st_gid, 0, mtime, b"6",
+            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"6",
                                        xattrs=xattrs))
         # sockets have no tar form: skipped, as docker does
 
@@ -1325,7 +1331,7 @@ class _TreeWriter:
             self.out.write(bytes(pad))
 
 
-def write_diff(upper: str, out: BinaryIO) -> str:
+def write_diff(upper: str, out: BinaryIO, *, id_map: Callable[[int, int], tuple[int, int]] | None = None) -> str:
     """Write the overlayfs upper directory ``upper`` as an OCI layer tar; return its DiffID.
 
     0/0 character devices become ``.wh.NAME`` files, opaque directories get a
@@ -1335,13 +1341,14 @@ def write_diff(upper: str, out: BinaryIO) -> str:
     """
     o = _Out(out, hashed=True)
     try:
-        _TreeWriter(o, whiteouts=True, skip_overlay_xattrs=True, one_filesystem=False).write_tree(upper)
+        _TreeWriter(o, whiteouts=True, skip_overlay_xattrs=True, one_filesystem=False,
+                    id_map=id_map).write_tree(upper)
     finally:
         digest = o.hash.hexdigest()
     return f"sha256:{digest}"
 
 
-def export_tree(root: str, out: BinaryIO) -> None:
+def export_tree(root: str, out: BinaryIO, *, id_map: Callable[[int, int], tuple[int, int]] | None = None) -> None:
     """Write a plain tar of the whole tree under ``root`` (``docker export``).
 
     No whiteout conversion and every xattr kept; directories that are other
@@ -1349,7 +1356,7 @@ def export_tree(root: str, out: BinaryIO) -> None:
     container's filesystem, e.g. ``/proc``).
     """
     o = _Out(out, hashed=False)
-    _TreeWriter(o, whiteouts=False, skip_overlay_xattrs=False, one_filesystem=True).write_tree(root)
+    _TreeWriter(o, whiteouts=False, skip_overlay_xattrs=False, one_filesystem=True, id_map=id_map).write_tree(root)
 
 
 # --------------------------------------------------------------------------

@@ -171,11 +171,13 @@ class ImageStore:
             self.snapshots.commit(chain_id, key)
         return Layer(chain_id, applied.diff_id, self.snapshots.usage(chain_id))
 
-    def layer_from_dir(self, upper: str, parent: str | None) -> Layer | None:
-        """A new layer holding what the overlay upper dir ``upper`` changed; None when it changed nothing."""
+    def layer_from_dir(self, upper: str, parent: str | None, *, id_map=None) -> Layer | None:
+        """A new layer holding what the overlay upper dir ``upper`` changed; None when it changed nothing.
+
+        ``id_map`` turns the owners on disk into the layer's (a container under --userns-remap)."""
         writer = self.content.writer()
         try:
-            diff_id = archive.write_diff(upper, writer)
+            diff_id = archive.write_diff(upper, writer, id_map=id_map)
             if diff_id == EMPTY_LAYER_DIFF_ID:
                 writer.abort()
                 return None

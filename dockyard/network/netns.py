@@ -32,6 +32,7 @@ import threading
 from typing import Any, Callable, TypeVar
 
 from dockyard import errdefs
+from dockyard.util.nschild import wait_in_new_namespace
 
 T = TypeVar("T")
 
@@ -113,16 +114,28 @@ def _enter(path: str) -> None:
         os.close(fd)
 
 
-def create(path: str, *, lo_up: bool = True) -> None:
+def create(path: str, *, lo_up: bool = True, owner: str | None = None) -> None:
     """Make a new network namespace and keep it at ``path`` (an empty file, bind-mounted).
 
     Raises AlreadyExists when ``path`` exists. ``lo`` is brought up unless ``lo_up=False``.
+    With ``owner`` (a user namespace file), the namespace is made inside that user namespace, so a
+    container running there owns it (``--userns-remap``: sysfs, net sysctls, ``runc exec``).
     """
     _ensure_shared_dir(os.path.dirname(os.path.abspath(path)))
     try:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
     except FileExistsError:
         raise errdefs.AlreadyExists(f"network namespace {path} already exists") from None
+    if owner is not None:
+        try:
+            _create_owned(path, owner)
+            if lo_up:
+                _in_thread(lambda: (_enter(path), _set_up("lo")), "netns-lo")
+        except BaseException:
+            _umount(path)
+            os.unlink(path)
+            raise
+        return
 
     def work() -> None:
         _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
@@ -136,6 +149,21 @@ def create(path: str, *, lo_up: bool = True) -> None:
         _umount(path)
         os.unlink(path)
         raise
+
+
+def _create_owned(path: str, owner: str) -> None:
+    """A process that joins ``owner`` and unshares a network namespace (a multithreaded daemon cannot
+    join a user namespace itself); its namespace is bind-mounted at ``path``, then the process ends."""
+    import subprocess
+
+    child = subprocess.Popen(["nsenter", f"--user={owner}", "--", "unshare", "--net", "--", "cat"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        ns = wait_in_new_namespace(child, "net", f"creating a network namespace in {owner}")
+        _mount(ns, path, "none", MS_BIND)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def delete(path: str) -> None:

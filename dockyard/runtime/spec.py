@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dockyard.runtime import namespaces as rns
+from dockyard.runtime import security
 from dockyard.runtime.caps import bounding_caps
+from dockyard.runtime.security import DEFAULT_CAPS
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-DEFAULT_CAPS = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-]
 
 MASKED_PATHS = [
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -76,6 +73,9 @@ class SpecInput:
     extra_mounts: list[dict] = field(default_factory=list)
     resources: dict = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # capabilities, devices, seccomp, no-new-privileges (None: Docker's defaults)
+    privileges: security.Privileges | None = None
+    namespaces: rns.NamespaceModes | None = None
 
 
 def build_env(config_env: list[str] | None, hostname: str, tty: bool) -> list[str]:
@@ -165,6 +165,9 @@ def build_spec(inp: SpecInput) -> dict:
         spec["domainname"] = inp.domainname
     if inp.annotations:
         spec["annotations"] = inp.annotations
+    if inp.namespaces is not None:
+        rns.apply(spec, inp.namespaces)
+    security.apply(spec, inp.privileges or security.Privileges())
     return spec
 
 

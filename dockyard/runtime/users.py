@@ -48,12 +48,13 @@ def resolve_user(rootfs: str, spec: str, group_add: list[str] | None = None) -> 
     if group_part:
         gid = _group_id(groups, group_part)
 
-    extra: list[int] = []
-    if name:
+    # Docker (since 20.10.18, CVE-2022-36109) puts the primary group among the supplementary ones too.
+    extra: list[int] = [gid]
+    if name and not group_part:  # an explicit group means no groups from /etc/group
         for g in groups:
             if len(g) >= 4 and name in g[3].split(",") and g[2].isdigit():
                 gid_n = int(g[2])
-                if gid_n != gid and gid_n not in extra:
+                if gid_n not in extra:
                     extra.append(gid_n)
     for g in group_add or []:
         gid_n = _group_id(groups, g)

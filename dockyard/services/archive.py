@@ -54,8 +54,9 @@ from typing import AsyncIterator, BinaryIO
 from dockyard import errdefs
 from dockyard.image import archive as layer_archive
 from dockyard.runtime.users import resolve_user
+from dockyard.services import container_security as csec
 from dockyard.services.containers import Container, ContainerService
-from dockyard.services.events import EventBus
+from dockyard.services.events import EventBus, label_attributes
 from dockyard.services.archive_tar import (Checker, TarGuard, TreeTar, chown_all, go_base, go_clean, go_dir,
                                            go_join, go_split)
 from dockyard.util import aiopipe, safepath
@@ -402,12 +403,13 @@ class ArchiveService:
             rebase = go_base(abs_path(path))
             prefix = "" if rebase == "/" else rebase
             self.events.publish("container", "archive-path", c.id, image=c.config.get("Image"), name=c.name,
-                                **(c.config.get("Labels") or {}))
+                                **label_attributes(c.config.get("Labels")))
             mine = root.dup()  # the writer thread's own: it may still run after an early client exit
+            id_map = csec.id_map_for(c, self.containers.userns)  # --userns-remap: owners as inside
 
             def produce(out: BinaryIO) -> None:
                 try:
-                    TreeTar(mine, out).write(target, prefix)
+                    TreeTar(mine, out, id_map).write(target, prefix)
                 finally:
                     mine.close()
 
@@ -465,6 +467,10 @@ class ArchiveService:
                 if copy_uid_gid and c.config.get("User"):
                     user = await self._run(resolve_user, root.fd, c.config["User"])
                     owner = (user.uid, user.gid)
+                # --userns-remap: the tar's owners are the container's; on disk they are host ids
+                to_host = csec.id_map_to_host(c, self.containers.userns)
+                if owner is not None and to_host is not None:
+                    owner = to_host(*owner)
                 tfd = os.dup(dfd)  # the extracting thread's own: it may outlive this call
                 checker = Checker(dest, tfd, no_overwrite_dir_non_dir)
 
@@ -473,6 +479,8 @@ class ArchiveService:
                         layer_archive.apply_layer(TarGuard(f, checker), f"/proc/self/fd/{tfd}", whiteouts=False)
                         if owner is not None:
                             chown_all(tfd, checker.names, *owner)
+                        elif to_host is not None:
+                            csec.shift_owners(tfd, checker.names, to_host)
                     except errdefs.DockyardError as e:
                         raise errdefs.System(f"Error processing tar file(exit status 1): {e}") from e
                     finally:
@@ -482,4 +490,4 @@ class ArchiveService:
             finally:
                 os.close(dfd)
         self.events.publish("container", "extract-to-dir", c.id, image=c.config.get("Image"), name=c.name,
-                            **(c.config.get("Labels") or {}))
+                            **label_attributes(c.config.get("Labels")))

@@ -273,9 +273,10 @@ class Vanished(Exception):
 class TreeTar:
     """A tar of one path of a container, entries named from ``prefix`` (dockerd's rebase)."""
 
-    def __init__(self, root: Root, out: BinaryIO) -> None:
+    def __init__(self, root: Root, out: BinaryIO, id_map=None) -> None:
         self.root = root
         self.out = out
+        self.id_map = id_map  # host → container ids (--userns-remap)
         self.names = _Names(root)
         self.links: dict[tuple[int, int], str] = {}
         self.buf = bytearray()
@@ -295,9 +296,10 @@ class TreeTar:
     def _header(self, name: str, st: os.stat_result, typ: bytes, size: int = 0, link: str = "",
                 xattrs: dict[str, bytes] | None = None) -> None:
         dev = st.st_rdev if typ in (b"3", b"4") else 0
-        self._write(tar_header(name, st.st_mode, st.st_uid, st.st_gid, size, st.st_mtime_ns // 1_000_000_000,
+        uid, gid = self.id_map(st.st_uid, st.st_gid) if self.id_map is not None else (st.st_uid, st.st_gid)
+        self._write(tar_header(name, st.st_mode, uid, gid, size, st.st_mtime_ns // 1_000_000_000,
                                typ, link,
-                               self.names.user(st.st_uid), self.names.group(st.st_gid),
+                               self.names.user(uid), self.names.group(gid),
                                os.major(dev) if dev else 0, os.minor(dev) if dev else 0, xattrs))
 
     def write(self, target: str, prefix: str) -> None:

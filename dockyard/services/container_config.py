@@ -14,6 +14,7 @@ import signal as _signal
 
 from dockyard import errdefs
 from dockyard.oci import image as oimage
+from dockyard.runtime import resources
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -54,7 +55,7 @@ def validate_name(name: str) -> str:
 
 
 def normalize_host_config(hc: dict | None, *, masked: list[str], readonly: list[str],
-                          runtime: str) -> dict:
+                          runtime: str, warnings: list[str] | None = None) -> dict:
     out = copy.deepcopy(_HOST_CONFIG_DEFAULTS)
     for k, v in (hc or {}).items():
         out[k] = v
@@ -80,16 +81,18 @@ def normalize_host_config(hc: dict | None, *, masked: list[str], readonly: list[
         out["ConsoleSize"] = [0, 0]
     if out.get("Privileged"):
         out["MaskedPaths"], out["ReadonlyPaths"] = None, None
+    elif "systempaths=unconfined" in (out.get("SecurityOpt") or []):
+        out["MaskedPaths"], out["ReadonlyPaths"] = [], []   # what the docker CLI sends for it
     else:
         if out.get("MaskedPaths") is None:
             out["MaskedPaths"] = list(masked)
         if out.get("ReadonlyPaths") is None:
             out["ReadonlyPaths"] = list(readonly)
-    validate_host_config(out)
+    validate_host_config(out, warnings)
     return out
 
 
-def validate_host_config(hc: dict) -> None:
+def validate_host_config(hc: dict, warnings: list[str] | None = None) -> None:
     rp = hc["RestartPolicy"]
     if rp["Name"] not in RESTART_POLICIES:
         raise errdefs.InvalidArgument(f"invalid restart policy: unknown policy '{rp['Name']}'; use one of "
@@ -103,11 +106,12 @@ def validate_host_config(hc: dict) -> None:
         raise errdefs.InvalidArgument("can't create 'AutoRemove' container with restart policy")
     if (hc.get("ShmSize") or 0) < 0:
         raise errdefs.InvalidArgument("SHM size can not be less than 0")
-    for key in ("Memory", "MemoryReservation", "CpuShares", "NanoCpus", "CpuPeriod", "CpuQuota"):
-        if (hc.get(key) or 0) < 0 and not (key == "CpuQuota" and hc.get(key) == -1):
-            raise errdefs.InvalidArgument(f"invalid {key}: value cannot be negative")
-    if hc.get("Memory") and hc["Memory"] < 6 * 1024 * 1024:
-        raise errdefs.InvalidArgument("Minimum memory limit allowed is 6MB")
+    if (hc.get("CpuShares") or 0) < 0:
+        raise errdefs.InvalidArgument("shares: invalid argument")
+    # resource limits: Docker's checks, defaults and warnings (runtime/resources.py)
+    found = resources.check(hc)
+    if warnings is not None:
+        warnings.extend(found)
 
 
 def parse_signal(value: str | int | None, default: int = _signal.SIGTERM) -> int:
@@ -175,6 +179,8 @@ def merge_image_config(user: dict, image: dict) -> dict:
         if mine.get("Test"):
             merged["Test"] = mine["Test"]
         out["Healthcheck"] = merged
+    if out.get("Healthcheck"):
+        out["Healthcheck"] = {k: v for k, v in out["Healthcheck"].items() if v}  # Go's omitempty, as Docker shows it
     if not out.get("WorkingDir"):
         out["WorkingDir"] = image.get("WorkingDir") or ""
     if image.get("Volumes"):

@@ -34,18 +34,24 @@ from dockyard.image import archive
 from dockyard.image.images import ImageStore
 from dockyard.network import etcfiles
 from dockyard.oci import reference
+from dockyard.runtime import resources as rresources
+from dockyard.runtime import cgroups
 from dockyard.runtime import spec as rspec
 from dockyard.runtime.logs import LogRotator
 from dockyard.runtime import stdio
 from dockyard.runtime.monitor import ConmonMonitor, MonitorSpec
 from dockyard.runtime.oci import OCIRuntime
 from dockyard.runtime.users import resolve_user
+from dockyard.runtime.userns import UsernsHolder
 from dockyard.services import container_config as cc
+from dockyard.services import container_security as csec
+from dockyard.services import container_update
 from dockyard.services import mounts as mnts
 from dockyard.services.container_mounts import ContainerMounts
-from dockyard.services.events import EventBus
+from dockyard.services.events import EventBus, label_attributes
 from dockyard.services.mounts import MountPoint
 from dockyard.services.networks import NetworkService
+from dockyard.services import top as top_
 from dockyard.store import mount as mnt
 from dockyard.store.metadata import MetadataDB, dumps
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
@@ -186,6 +192,11 @@ class ContainerService:
         self._by_name: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
         self.on_exit_hooks: list[Callable[[Container], None]] = []
+        # called after each successful start (API/CLI) with the seconds it took (metrics)
+        self.start_timers: list[Callable[[Container, float], None]] = []
+        self.userns: UsernsHolder | None = None   # the daemon's --userns-remap, when set
+        self.on_start_hooks: list[Callable[[Container], None]] = []
+        self.restarts = None  # the RestartManager (services/restart.py) sets itself here
         self._load()
 
     # -- persistence -------------------------------------------------------
@@ -200,6 +211,7 @@ class ContainerService:
                            bool(s["started_once"]), json.loads(s["health"]) if s["health"] else None)
             c = Container(r["id"], r["name"], r["image_id"], r["created"], json.loads(r["config"]),
                           json.loads(r["host_config"]), json.loads(r["extra"]), st)
+            c.stop_requested = bool(s["manually_stopped"]) if s is not None else False
             self._by_id[c.id] = c
             self._by_name[c.name] = c.id
 
@@ -207,9 +219,10 @@ class ContainerService:
         s = c.state
         self.db.execute(
             "UPDATE container_state SET status=?, pid=?, exit_code=?, started_at=?, finished_at=?, oom_killed=?,"
-            " error=?, restart_count=?, monitor_pid=?, started_once=?, health=? WHERE id=?",
+            " error=?, restart_count=?, monitor_pid=?, started_once=?, health=?, manually_stopped=? WHERE id=?",
             (s.status.value, s.pid, s.exit_code, s.started_at, s.finished_at, int(s.oom_killed), s.error,
-             s.restart_count, s.monitor_pid, int(s.started_once), dumps(s.health) if s.health else None, c.id))
+             s.restart_count, s.monitor_pid, int(s.started_once), dumps(s.health) if s.health else None,
+             int(c.stop_requested), c.id))
 
     def _spawn(self, coro) -> None:
         t = asyncio.ensure_future(coro)
@@ -267,7 +280,8 @@ class ContainerService:
             raise errdefs.NotFound(f"No such image: {shown}")
         hc = cc.normalize_host_config(host_config, masked=host_config and host_config.get("MaskedPaths") or
                                       rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
-                                      runtime=self.runtime.name)
+                                      runtime=self.runtime.name, warnings=warnings)
+        csec.check_create(hc, self.lookup, remapped=self.userns is not None)
         net_plan = self._check_network_mode(hc, networking_config, config.get("MacAddress") or "")
         validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
@@ -438,23 +452,30 @@ class ContainerService:
 
     @staticmethod
     def _labels(c: Container) -> dict[str, str]:
-        return dict(c.config.get("Labels") or {})
+        return label_attributes(c.config.get("Labels"))
 
     # -- start ---------------------------------------------------------------
     async def start(self, ref: str) -> None:
         c = self.get(ref)
+        t0 = time.monotonic()
         async with c.lock:
             await self._start_locked(c)
+        for timer in self.start_timers:
+            timer(c, time.monotonic() - t0)
 
-    async def _start_locked(self, c: Container) -> None:
+    async def _start_locked(self, c: Container, *, by_user: bool = True) -> None:
         if c.state.status == Status.PAUSED:
             raise errdefs.Conflict("cannot start a paused container, try unpause instead")
-        if c.state.running:
+        if c.state.running and (by_user or c.state.status != Status.RESTARTING):
             raise errdefs.NotModified("container already started")
         if c.state.status == Status.REMOVING:
             raise errdefs.Conflict(f"container is marked for removal and cannot be started")
         hc = c.host_config
         c.stop_requested = False
+        if by_user:  # a start by the user (not by the restart policy) starts its count over, as Docker
+            c.state.restart_count = 0
+            if self.restarts is not None:
+                self.restarts.reset(c)
         if c.runtime_cleanup is not None:
             await c.runtime_cleanup
             c.runtime_cleanup = None
@@ -491,6 +512,8 @@ class ContainerService:
         s.monitor_pid = self.monitor.monitor_pid(c.bundle)
         self._save_state(c)
         self.events.publish("container", "start", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+        for hook in self.on_start_hooks:
+            hook(c)
         # The process may already have exited (and its exit file been seen) before we recorded RUNNING.
         if self.monitor.read_exit_code(c.id) is not None:
             self._spawn(self._handle_exit(c.id))
@@ -501,6 +524,8 @@ class ContainerService:
         low = msg.lower()
         code = 127 if ("executable file not found" in low or "no such file or directory" in low) else \
             126 if ("permission denied" in low or "exec format error" in low) else 128
+        if getattr(err, "spec_error", False):  # the spec could not be made (a missing --device): not the command
+            code = 128
         c.state.error, c.state.exit_code = msg, code
         if c.state.status not in (Status.CREATED, Status.EXITED):
             c.state.status = Status.EXITED
@@ -519,9 +544,13 @@ class ContainerService:
     def _mount_rootfs(self, c: Container) -> None:
         if mnt.is_mounted(c.rootfs):
             return
-        mnt.mount_all(self.snapshots.mounts(c.id), c.rootfs)
+        mnt.mount_all(csec.rootfs_mounts(self.snapshots, c, self.userns), c.rootfs)
+        if self.userns is not None:
+            csec.prepare_bundle(c, self.userns, [mp.source for mp in self.mount_points(c)
+                                                 if mp.type == "volume" and mp.source])
 
     def _unmount_rootfs(self, c: Container) -> None:
+        csec.release(c)  # a shareable /dev/shm
         try:
             mnt.unmount(c.rootfs)
         except errdefs.DockyardError as e:
@@ -551,8 +580,10 @@ class ContainerService:
                        "/etc/hosts": c.extra["hosts_path"]},
             init_binary=self.init_binary if use_init else None,
             extra_mounts=self.mounts.spec_mounts(c.id, self.mount_points(c)),
+            privileges=csec.privileges(hc), namespaces=csec.namespace_modes(c, self.get, self.userns),
         )
         spec = rspec.build_spec(inp)
+        rresources.apply(spec, hc)  # cgroup limits, rlimits, sysctls
         if hc.get("MaskedPaths") is not None:
             spec["linux"]["maskedPaths"] = hc["MaskedPaths"]
         if hc.get("ReadonlyPaths") is not None:
@@ -604,11 +635,19 @@ class ContainerService:
             await self._mark_exited(c, code)
         self._after_exit(c)
 
-    async def _mark_exited(self, c: Container, code: int) -> None:
+    async def _mark_exited(self, c: Container, code: int, *, apply_policy: bool = True) -> None:
         s = c.state
         s.status, s.pid, s.exit_code, s.finished_at = Status.EXITED, 0, code & 0xFF, time.time_ns()
-        s.oom_killed = self.monitor.oom_killed(c.id)
+        s.oom_killed = self.monitor.oom_killed(c.id) or rresources.oom_kills(
+            os.path.join(c.host_config.get("CgroupParent") or "/dockyard", c.id)) > 0
         s.monitor_pid = 0
+        if s.health:
+            s.health["Status"] = "unhealthy"  # as Docker leaves a stopped container's health
+        if apply_policy and self.restarts is not None and self.restarts.should_restart(c, s.exit_code):
+            # Docker's SetRestarting: still "running" to every verb, with no process; the restart
+            # manager starts it again after its back-off (an exit hook schedules it)
+            s.status = Status.RESTARTING
+            s.restart_count += 1
         self._save_state(c)
         if s.oom_killed:
             self.events.publish("container", "oom", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
@@ -629,8 +668,31 @@ class ContainerService:
     def _after_exit(self, c: Container) -> None:
         for hook in self.on_exit_hooks:
             hook(c)
+        if c.state.status == Status.RESTARTING:
+            return
         if c.host_config.get("AutoRemove"):
             self._spawn(self._auto_remove(c))
+
+    async def restart_now(self, c: Container) -> None:
+        """The restart policy's start (under the lock) of a container in ``restarting``; it stays
+        ``restarting`` until the process runs (exited if that fails)."""
+        await self._start_locked(c, by_user=False)
+
+    async def _cancel_restart(self, c: Container) -> bool:
+        """A stop, kill or removal by the user while the container waits to restart: it stays exited.
+
+        Returns whether it was waiting (then no process is left to signal)."""
+        if self.restarts is not None:
+            self.restarts.cancel(c)
+        if c.state.status != Status.RESTARTING:
+            return False
+        async with c.lock:
+            if c.state.status != Status.RESTARTING:
+                return False
+            c.state.status = Status.EXITED
+            self._save_state(c)
+            self._resolve_waiters(c, ("next-exit", "not-running"), c.state.exit_code)
+        return True
 
     async def _auto_remove(self, c: Container) -> None:
         try:
@@ -670,11 +732,22 @@ class ContainerService:
         sig = cc.parse_signal(signal, default=9)
         if not c.state.running:
             raise errdefs.Conflict(f"Container {c.id} is not running")
+        # Docker's HasBeenManuallyStopped and ExitOnNext: any kill by the user ends the restart policy's
+        # hold; a container waiting to restart just stays down (no signal, no event)
+        self._set_stop_requested(c)
+        if await self._cancel_restart(c):
+            return
         exited = self.register_wait(c.id, "not-running") if sig == 9 else None
         await self._signal(c, sig)
         if exited is not None:
+            # Docker's Kill: SIGKILL returns once the container is seen stopped (inspect says exited)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(exited, 10)
+
+    def _set_stop_requested(self, c: Container) -> None:
+        if not c.stop_requested:
+            c.stop_requested = True
+            self._save_state(c)
 
     async def _signal(self, c: Container, sig: int) -> None:
         self.events.publish("container", "kill", c.id, image=c.config.get("Image"), name=c.name,
@@ -702,8 +775,9 @@ class ContainerService:
         c = self.get(ref)
         if not c.state.running:
             raise errdefs.NotModified("container already stopped")
-        c.stop_requested = True
-        await self._stop(c, timeout, signal)
+        self._set_stop_requested(c)
+        if not await self._cancel_restart(c):
+            await self._stop(c, timeout, signal)
         self.events.publish("container", "stop", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
 
     async def _stop(self, c: Container, timeout: int | None, signal: str | None) -> None:
@@ -737,8 +811,9 @@ class ContainerService:
     async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
         if c.state.running:
-            c.stop_requested = True
-            await self._stop(c, timeout, signal)
+            self._set_stop_requested(c)
+            if not await self._cancel_restart(c):
+                await self._stop(c, timeout, signal)
             self.events.publish("container", "stop", c.id, image=c.config.get("Image"), name=c.name,
                                 **self._labels(c))
         async with c.lock:
@@ -752,6 +827,8 @@ class ContainerService:
         async with c.lock:
             if c.state.status == Status.PAUSED:
                 raise errdefs.Conflict(f"Container {c.id} is already paused")
+            if c.state.status == Status.RESTARTING:
+                raise errdefs.Conflict(f"Container {c.id} is restarting, wait until the container is running")
             if c.state.status != Status.RUNNING:
                 raise errdefs.Conflict(f"Container {c.id} is not running")
             await self.runtime.pause(c.id)
@@ -777,13 +854,14 @@ class ContainerService:
             raise errdefs.Conflict(f"removal of container {c.id[:12]} is already in progress")
         if c.state.running:
             if not force:
-                state = "paused" if c.state.status == Status.PAUSED else "running"
+                state = c.state.status.value if c.state.status in (Status.PAUSED, Status.RESTARTING) else "running"
                 raise errdefs.Conflict(
                     f"You cannot remove a {state} container {c.id}. Stop the container before attempting "
                     f"removal or force remove")
             c.stop_requested = True
             fut = self.register_wait(c.id, "not-running")
-            await self._signal(c, 9)
+            if not await self._cancel_restart(c):
+                await self._signal(c, 9)
             try:
                 await asyncio.wait_for(asyncio.shield(fut), 30)
             except asyncio.TimeoutError:
@@ -808,6 +886,8 @@ class ContainerService:
             self._by_id.pop(c.id, None)
             if self._by_name.get(c.name) == c.id:
                 del self._by_name[c.name]
+            if self.restarts is not None:
+                self.restarts.forget(c.id)
         self.events.publish("container", "destroy", c.id, image=c.config.get("Image"), name=c.name,
                             **self._labels(c))
         for fut in c.pending_attach:
@@ -816,9 +896,11 @@ class ContainerService:
         self._resolve_waiters(c, ("removed", "next-exit", "not-running"), c.state.exit_code)
 
     # -- attach --------------------------------------------------------------
-    async def attach(self, ref: str) -> Attachment:
-        """Connect to the container's stdio now if it runs, else at its next start."""
-        c = self.get(ref)
+    async def attach(self, ref: str, *, begun: bool = False) -> Attachment:
+        """Connect to the container's stdio now if it runs, else at its next start.
+
+        ``begun``: the caller (the API route) already called ``begin_attach``."""
+        c = self.get(ref) if begun else self.begin_attach(ref)
         if c.state.running:
             conn = await stdio.ConmonAttach.connect(c.bundle)
         else:
@@ -826,6 +908,14 @@ class ContainerService:
             c.pending_attach.append(fut)
             conn = await fut
         return Attachment(conn, c.tty, bool(c.config.get("OpenStdin")))
+
+    def begin_attach(self, ref: str) -> Container:
+        """Docker's checks and ``attach`` event, before any stream is hijacked (also for ``stream=0``)."""
+        c = self.get(ref)
+        if c.state.status == Status.RESTARTING:
+            raise errdefs.Conflict(f"container {ref} is restarting, wait until the container is running")
+        self.events.publish("container", "attach", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+        return c
 
     async def _connect_pending_attach(self, c: Container) -> None:
         pending, c.pending_attach = c.pending_attach, []
@@ -842,32 +932,30 @@ class ContainerService:
         if not c.state.running:
             raise errdefs.Conflict(f"Container {c.id} is not running")
         stdio.resize(c.bundle, height, width)
+        self.events.publish("container", "resize", c.id, height=str(height), image=c.config.get("Image"),
+                            name=c.name, width=str(width), **self._labels(c))
 
     # -- inspection ----------------------------------------------------------
     async def top(self, ref: str, ps_args: str = "-ef") -> dict:
         c = self.get(ref)
         if not c.state.running:
             raise errdefs.Conflict(f"Container {c.id} is not running")
-        pids = set(await self.runtime.pids(c.id))
-        proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() if ps_args else ["-ef"]),
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise errdefs.System(f"Error running ps: {err.decode().strip()}")
-        lines = out.decode(errors="replace").splitlines()
-        if not lines:
-            return {"Titles": [], "Processes": []}
-        titles = lines[0].split()
-        try:
-            pid_col = titles.index("PID")
-        except ValueError:
-            raise errdefs.InvalidArgument("Couldn't find PID field in ps output") from None
-        procs = []
-        for line in lines[1:]:
-            fields = line.split(None, len(titles) - 1)
-            if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
-                procs.append(fields)
-        return {"Titles": titles, "Processes": procs}
+        if c.state.status == Status.RESTARTING:
+            raise errdefs.Conflict(f"Container {c.id} is restarting, wait until the container is running")
+        # the cgroup's process list (a file read; runc ps only when the cgroup cannot be found)
+        pids = cgroups.procs(cgroups.locate(os.path.join(c.host_config.get("CgroupParent") or "/dockyard", c.id),
+                                            c.state.pid))
+        if pids is None:
+            pids = await self.runtime.pids(c.id)
+        result = await top_.top(pids, ps_args)
+        self.events.publish("container", "top", c.id, image=c.config.get("Image"), name=c.name, **self._labels(c))
+        return result
+
+    async def update(self, ref: str, body: dict) -> list[str]:
+        """New resource limits / restart policy (services/container_update.py); the warnings."""
+        c = self.get(ref)
+        async with c.lock:
+            return await container_update.update(self, c, body)
 
     def rename(self, ref: str, new_name: str) -> None:
         c = self.get(ref)
@@ -898,7 +986,7 @@ class ContainerService:
             mnt.mount_all(self.snapshots.mounts(c.id), c.rootfs)
             mounted_here = True
         try:
-            archive.export_tree(c.rootfs, out)
+            archive.export_tree(c.rootfs, out, id_map=csec.id_map_for(c, self.userns))
         finally:
             if mounted_here and not c.state.running:
                 mnt.unmount(c.rootfs)
@@ -917,6 +1005,9 @@ class ContainerService:
         for st in f.get("status"):
             if st not in {s.value for s in Status}:
                 raise errdefs.InvalidArgument(f"invalid filter 'status={st}'")
+        for h in f.get("health"):
+            if h not in ("starting", "healthy", "unhealthy", "none"):
+                raise errdefs.InvalidArgument(f"Unrecognised filter value for health: {h}")
         out = []
         before = self.get(f.get("before")[0]).created if f.get("before") else None
         since = self.get(f.get("since")[0]).created if f.get("since") else None
@@ -939,6 +1030,8 @@ class ContainerService:
             if f.get("name") and not any(_name_match(n, c.name) for n in f.get("name")):
                 continue
             if not f.match_labels(c.config.get("Labels")):
+                continue
+            if f.get("health") and ((c.state.health or {}).get("Status") or "none") not in f.get("health"):
                 continue
             if f.get("exited"):
                 if c.state.status != Status.EXITED or str(c.state.exit_code) not in f.get("exited"):
@@ -981,19 +1074,25 @@ class ContainerService:
             if c.state.status == Status.REMOVING:
                 await self.remove(c.id, force=True)
                 continue
+            if c.state.status == Status.RESTARTING:
+                # it was waiting to restart when the daemon stopped: down now; the restart policy
+                # decides at start-up (RestartManager.start_at_boot)
+                c.state.status = Status.EXITED
+                self._save_state(c)
+                continue
             if not c.state.running:
                 continue
             code = self.monitor.read_exit_code(c.id)
             if code is not None:
                 async with c.lock:
-                    await self._mark_exited(c, code)
+                    await self._mark_exited(c, code, apply_policy=False)
                 self._after_exit(c)
                 continue
             st = await self.runtime.state(c.id)
             if st is None or st.get("status") == "stopped" or not _alive(c.state.monitor_pid):
                 # the monitor is gone without an exit file: the exit code is lost
                 async with c.lock:
-                    await self._mark_exited(c, 255)
+                    await self._mark_exited(c, 255, apply_policy=False)
                 self._after_exit(c)
                 continue
             self.log_rotator.watch(c.log_path, c.bundle, *log_opts(c.host_config))

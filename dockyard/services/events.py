@@ -42,6 +42,16 @@ class Event:
         return out
 
 
+# attributes a container event sets itself; a label of the same name gives way (Docker sets image and
+# name over the labels; the others are dropped rather than passed twice)
+_OWN_ATTRIBUTES = frozenset({"image", "name", "exitCode", "signal", "oldName", "height", "width", "execID"})
+
+
+def label_attributes(labels: dict | None) -> dict[str, str]:
+    """A container's labels as event attributes (Docker copies them into every container event)."""
+    return {k: v for k, v in (labels or {}).items() if k not in _OWN_ATTRIBUTES}
+
+
 def matches(ev: Event, f: Filters) -> bool:
     if not f.match_any("type", ev.type):
         return False

@@ -25,7 +25,7 @@ from dockyard.runtime import stdio
 from dockyard.runtime.oci import OCIRuntime
 from dockyard.runtime.users import resolve_user
 from dockyard.services.containers import ContainerService, Status
-from dockyard.services.events import EventBus
+from dockyard.services.events import EventBus, label_attributes
 from dockyard.util import ids
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class ExecInstance:
     pid: int = 0
     runtime_pid: int = 0
     started: bool = False
+    error: str = ""  # the runtime's own error when the process never ran
+    tty_master: int | None = None  # our side of the exec's terminal, from the moment it exists
     session: "ExecSession | None" = field(default=None, repr=False)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -163,6 +165,8 @@ class ExecService:
             raise errdefs.Conflict(f"Container {c.id} is paused, unpause the container before exec")
         if not c.state.running:
             raise errdefs.Conflict(f"Container {c.id} is not running")
+        if c.state.status == Status.RESTARTING:
+            raise errdefs.Conflict(f"Container {c.id} is restarting, wait until the container is running")
         cmd = config.get("Cmd")
         if not cmd:
             raise errdefs.InvalidArgument("No exec command specified")
@@ -172,7 +176,7 @@ class ExecService:
         self._execs[e.id] = e
         c.exec_ids.append(e.id)
         self.events.publish("container", f"exec_create: {' '.join(cmd)}", c.id, execID=e.id,
-                            image=c.config.get("Image"), name=c.name)
+                            image=c.config.get("Image"), name=c.name, **label_attributes(c.config.get("Labels")))
         return e
 
     async def start(self, exec_id: str, *, tty: bool | None = None, console_size: list[int] | None = None) -> ExecInstance:
@@ -214,8 +218,10 @@ class ExecService:
                 _untranslated(slave)
                 if console_size and all(console_size):
                     _set_winsize(master, console_size[0], console_size[1])
+                e.tty_master = master  # a resize before the process runs sets the size runc starts with
                 proc = await asyncio.create_subprocess_exec(*args, stdin=slave, stdout=slave, stderr=slave,
                                                             start_new_session=True)
+                e.runtime_pid = proc.pid
                 os.close(slave)
                 slave = None
             else:
@@ -224,6 +230,7 @@ class ExecService:
                                                             stderr=asyncio.subprocess.PIPE)
             e.pid = await self._read_pid(pid_file, proc)
         except BaseException:
+            e.tty_master = None
             for fd in (master, slave):
                 if fd is not None:
                     os.close(fd)
@@ -233,7 +240,7 @@ class ExecService:
         e.runtime_pid = proc.pid
         e.session = ExecSession(proc, master)
         self.events.publish("container", f"exec_start: {' '.join(cfg['Cmd'])}", c.id, execID=e.id,
-                            image=c.config.get("Image"), name=c.name)
+                            image=c.config.get("Image"), name=c.name, **label_attributes(c.config.get("Labels")))
         asyncio.ensure_future(self._wait(e, proc, workdir))
         return e
 
@@ -254,7 +261,8 @@ class ExecService:
     async def _wait(self, e: ExecInstance, proc: asyncio.subprocess.Process, workdir: str) -> None:
         try:
             code = await proc.wait()
-            failed = _runtime_failed(os.path.join(workdir, "runtime.log"))
+            e.error = _runtime_error(os.path.join(workdir, "runtime.log"))
+            failed = bool(e.error)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         # The process never ran (not found, not executable): Docker's exit code for that is 126.
@@ -263,10 +271,20 @@ class ExecService:
         e.done.set()
         c = self.containers._by_id.get(e.container_id)
         self.events.publish("container", "exec_die", e.container_id, execID=e.id, exitCode=str(e.exit_code),
-                            image=c.config.get("Image") if c else None, name=c.name if c else None)
+                            image=c.config.get("Image") if c else None, name=c.name if c else None,
+                            **label_attributes(c.config.get("Labels") if c else None))
 
     def resize(self, exec_id: str, height: int, width: int) -> None:
         e = self.get(exec_id)
+        if e.session is None and e.tty_master is not None:
+            # still starting (runc sets up the process, seccomp...): runc copies this size when it is ready
+            _set_winsize(e.tty_master, height, width)
+            if e.runtime_pid:
+                try:
+                    os.kill(e.runtime_pid, signal.SIGWINCH)
+                except ProcessLookupError:
+                    pass
+            return
         if not e.running or e.session is None:
             raise errdefs.Conflict(f"Exec {exec_id} is not running")
         if e.session.master_fd is not None:
@@ -289,6 +307,16 @@ class ExecService:
                               "user": cfg.get("User") or ""},
             "Running": e.running, "Pid": e.pid,
         }
+
+    def discard(self, exec_id: str) -> None:
+        """Forget a finished exec at once (the health checker's probes, which nobody inspects)."""
+        e = self._execs.get(exec_id)
+        if e is None or e.running:
+            return
+        del self._execs[exec_id]
+        c = self.containers._by_id.get(e.container_id)
+        if c is not None and exec_id in c.exec_ids:
+            c.exec_ids.remove(exec_id)
 
     def _container_exited(self, c) -> None:
         # Docker forgets a container's execs once it stops.
@@ -316,10 +344,17 @@ def _set_winsize(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height & 0xFFFF, width & 0xFFFF, 0, 0))
 
 
-def _runtime_failed(log_file: str) -> bool:
-    """Whether runc logged an error of its own (the exec never started)."""
+def _runtime_error(log_file: str) -> str:
+    """runc's own error (the exec never started), as Docker words it; "" when there is none."""
     try:
         with open(log_file) as f:
-            return any('"level":"error"' in line for line in f)
+            lines = [line for line in f if '"level":"error"' in line]
     except FileNotFoundError:
-        return False
+        return ""
+    if not lines:
+        return ""
+    try:
+        msg = json.loads(lines[-1]).get("msg") or "exec failed"
+    except ValueError:
+        msg = "exec failed"
+    return f"OCI runtime exec failed: {msg}: unknown"

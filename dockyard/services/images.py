@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fnmatch
+import functools
 import json
 import os
 import shlex
@@ -16,6 +17,7 @@ from dockyard.image import archives
 from dockyard.image.images import Image, ImageStore, new_import_config
 from dockyard.oci import image as oimage
 from dockyard.oci import reference
+from dockyard.services import container_security as csec
 from dockyard.services.container_config import merge_image_config
 from dockyard.services.containers import ContainerService, Status
 from dockyard.services.events import EventBus
@@ -111,8 +113,9 @@ class ImageService:
             paused_here = True
         try:
             upper = self.containers.snapshots.upper_dir(c.id)
-            layer = await asyncio.get_running_loop().run_in_executor(None, self.store.layer_from_dir, upper,
-                                                                     base.top_layer)
+            id_map = csec.id_map_for(c, self.containers.userns)  # --userns-remap: owners as the container saw them
+            layer = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self.store.layer_from_dir, upper, base.top_layer, id_map=id_map))
         finally:
             if paused_here:
                 await self.containers.unpause(c.id)

@@ -125,6 +125,8 @@ class NetworkService:
         self.events = events
         self.opts = options
         self.netns_dir = os.path.join(exec_root, "netns")
+        # the user namespace a container's netns belongs to (--userns-remap), set by the container service
+        self.userns_owner: Callable | None = None
         os.makedirs(self.netns_dir, exist_ok=True)
         for stmt in _DDL:
             db.execute(stmt)
@@ -134,6 +136,7 @@ class NetworkService:
         self.dns = netdns.DNSServer(resolv_conf=options.resolv_conf)
         self._networks: dict[str, Network] = {}
         self._held: dict[str, list] = {}          # container -> sockets holding its published host ports
+        self._releasing: dict[str, asyncio.Future] = {}  # container -> its veths and netns being deleted
         self._proxies: dict[str, list] = {}       # container -> userland proxies (--iptables=false)
         self.container_lookup: Callable[[str], object] | None = None
         self._lock = asyncio.Lock()
@@ -212,6 +215,11 @@ class NetworkService:
                     subnet, gateway = addrs[0].network, addrs[0].ip
             elif net.default and self.opts.bip:
                 subnet, gateway = parse_bip(self.opts.bip)
+            elif net.default and self.bridges.exists(net.bridge) and \
+                    (addrs := self.bridges.bridge_addresses(net.bridge)):
+                # as dockerd with an existing docker0: its address is the network's (a new data root on the
+                # same bridge must not add a second subnet to it)
+                subnet, gateway = addrs[0].network, addrs[0].ip
             elif net.ipam:
                 subnet, gateway, ip_range = net.ipam.get("Subnet"), net.ipam.get("Gateway"), net.ipam.get("IPRange")
             if net.default and self.opts.fixed_cidr:
@@ -239,7 +247,16 @@ class NetworkService:
                         (net.id, net.name, net.driver, net.created, net.config_json()))
         self._networks[net.id] = net
 
+    async def _released(self, cid: str | None = None) -> None:
+        """Wait for the background teardown of ``cid`` (of every container when None)."""
+        pending = list(self._releasing.values()) if cid is None else [self._releasing.get(cid)]
+        for fut in pending:
+            if fut is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(fut)
+
     async def close(self) -> None:
+        await self._released()
         for socks in self._held.values():
             for s in socks:
                 s.close()
@@ -369,6 +386,7 @@ class NetworkService:
         await self._delete(net)
 
     async def _delete(self, net: Network) -> None:
+        await self._released()
         if self.firewall is not None:
             await asyncio.to_thread(self.firewall.remove_network, net.bridge)
         await asyncio.to_thread(self.bridges.delete_bridge, net.bridge)
@@ -403,6 +421,9 @@ class NetworkService:
             _check_container_mode(host_config, networking_config, mac_address)
         if mode in ("host", "none") or mode.startswith("container:"):
             return {}
+        if mode == "default" and self.opts.bridge == "none" and \
+                set((networking_config or {}).get("EndpointsConfig") or {}) <= {"default"}:
+            return {}  # as dockerd --bridge none: the container gets a network namespace with lo only
         primary = "bridge" if mode == "default" else mode
         endpoints = dict(((networking_config or {}).get("EndpointsConfig") or {}))
         plan: dict[str, dict] = {}
@@ -480,8 +501,10 @@ class NetworkService:
         if not eps:
             return None
         path = self.netns_path(c.id)
+        await self._released(c.id)
         async with self._lock:
-            await asyncio.to_thread(self._make_netns, path)
+            owner = self.userns_owner(c) if self.userns_owner is not None else None
+            await asyncio.to_thread(self._make_netns, path, owner)
             self.db.execute("INSERT OR REPLACE INTO net_sandboxes (container, netns, ports) VALUES (?,?,?)",
                             (c.id, path, "[]"))
             try:
@@ -521,10 +544,10 @@ class NetworkService:
         return rules
 
     @staticmethod
-    def _make_netns(path: str) -> None:
+    def _make_netns(path: str, owner: str | None = None) -> None:
         if netns.exists(path):
             netns.delete(path)
-        netns.create(path)
+        netns.create(path, owner=owner)
 
     async def _attach(self, c, ep: Endpoint, path: str, *, ifname: str, default_route: bool) -> None:
         net = ep.network
@@ -601,11 +624,14 @@ class NetworkService:
         self._proxies[cid] = proxies
 
     async def teardown(self, c) -> None:
-        """The container stopped: its endpoints, ports and netns go; its network memberships stay."""
-        async with self._lock:
-            await self._release_sandbox(c.id)
+        """The container stopped: its endpoints, ports and netns go; its network memberships stay.
 
-    async def _release_sandbox(self, cid: str) -> None:
+        Its ports, rules and names go now; deleting its veth pairs (~20 ms of netlink each) and netns, and
+        only then freeing its addresses, goes on in the background: an exit does not wait for it."""
+        async with self._lock:
+            await self._release_sandbox(c.id, background=True)
+
+    async def _release_sandbox(self, cid: str, *, background: bool = False) -> None:
         for p in self._proxies.pop(cid, []):
             p.close()
         for s in self._held.pop(cid, []):
@@ -617,20 +643,33 @@ class NetworkService:
                 await asyncio.to_thread(self.firewall.set_links, cid, [])
         with contextlib.suppress(Exception):
             await self.dns.remove_sandbox(cid)
-        for ep in self.endpoints(cid):
-            if ep.host_ifname:
-                with contextlib.suppress(errdefs.DockyardError):
-                    await asyncio.to_thread(self.bridges.detach, ep.host_ifname)
-            if ep.address is not None:
-                if not ep.network.default:
-                    for name in self._names_of(ep):
-                        self.dns.remove_name(ep.network.id, name, ep.address.ip)
-                self.ipam.release_owner(cid, ep.network.id)
+        eps = self.endpoints(cid)
+        for ep in eps:
+            if ep.address is not None and not ep.network.default:
+                for name in self._names_of(ep):
+                    self.dns.remove_name(ep.network.id, name, ep.address.ip)
         self.db.execute("UPDATE net_endpoints SET state=NULL WHERE container=?", (cid,))
         self.db.execute("DELETE FROM net_sandboxes WHERE container=?", (cid,))
         path = self.netns_path(cid)
-        with contextlib.suppress(OSError, errdefs.DockyardError):
-            await asyncio.to_thread(netns.delete, path)
+
+        async def delete_links() -> None:
+            for ep in eps:
+                if ep.host_ifname:
+                    with contextlib.suppress(errdefs.DockyardError):
+                        await asyncio.to_thread(self.bridges.detach, ep.host_ifname)
+                # the address is free once no interface on the bridge carries it (nor its MAC) any more
+                if ep.address is not None:
+                    self.ipam.release_owner(cid, ep.network.id)
+            with contextlib.suppress(OSError, errdefs.DockyardError):
+                await asyncio.to_thread(netns.delete, path)
+
+        if not background:
+            await delete_links()
+            return
+        fut = asyncio.ensure_future(delete_links())
+        self._releasing[cid] = fut
+        fut.add_done_callback(lambda f, cid=cid: self._releasing.pop(cid, None) if self._releasing.get(cid) is f
+                              else None)
 
     def _names_of(self, ep: Endpoint) -> list[str]:
         c = self.container_lookup(ep.container) if self.container_lookup else None
@@ -646,6 +685,7 @@ class NetworkService:
     async def connect(self, net_ref: str, c, *, ipv4: str = "", aliases: list[str] = (), links: list[str] = (),
                       driver_opts: dict | None = None) -> None:
         net = self.get(net_ref)
+        await self._released()
         mode = c.host_config.get("NetworkMode") or "default"
         if mode in ("host", "none") or mode.startswith("container:") or net.driver != "bridge":
             raise errdefs.Forbidden(f"container cannot be disconnected from host network or connected to host "

@@ -92,7 +92,8 @@ class SystemService:
                       "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
             "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": rt.get("GitCommit", "")},
-            "InitCommit": {"ID": ""}, "SecurityOptions": ["name=seccomp,profile=builtin"],
+            "InitCommit": {"ID": ""}, "SecurityOptions": ["name=seccomp,profile=default",
+                                                       *(["name=userns"] if self.containers.userns else [])],
             "Warnings": None,
         }
 

@@ -19,8 +19,14 @@ Schema (version 1)::
         config / host_config  immutable JSON as given at create (Docker's shapes)
         extra   derived facts fixed at create (paths, resolved command), JSON
     container_state(id PK -> containers, status, pid, exit_code, started_at, finished_at,
-                    oom_killed, error, restart_count, monitor_pid, started_once, health)
+                    oom_killed, error, restart_count, monitor_pid, started_once, health,
+                    manually_stopped)
         the mutable part, rewritten in one transaction per state change
+        manually_stopped  stopped or killed by the user (Docker's HasBeenManuallyStopped)
+
+Columns added after a table first shipped are listed in ``_ADDED_COLUMNS`` and added
+to older databases at open (``ALTER TABLE ... ADD COLUMN``): such additions keep the
+schema version, since an older dockyard reads the table fine.
 
 WAL mode with synchronous=NORMAL: a killed daemon (kill -9) never leaves a
 half-written state change; the last committed transaction wins.
@@ -66,8 +72,13 @@ CREATE TABLE IF NOT EXISTS container_state (
     started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,
     oom_killed INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
     restart_count INTEGER NOT NULL DEFAULT 0, monitor_pid INTEGER NOT NULL DEFAULT 0,
-    started_once INTEGER NOT NULL DEFAULT 0, health TEXT);
+    started_once INTEGER NOT NULL DEFAULT 0, health TEXT, manually_stopped INTEGER NOT NULL DEFAULT 0);
 """
+
+# (table, column, declaration): added to databases made before the column existed
+_ADDED_COLUMNS = [
+    ("container_state", "manually_stopped", "INTEGER NOT NULL DEFAULT 0"),
+]
 
 
 class MetadataDB:
@@ -92,6 +103,10 @@ class MetadataDB:
             self._conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
             raise RuntimeError(f"data root schema {row[0]} is newer than this dockyard ({SCHEMA_VERSION})")
+        for table, column, decl in _ADDED_COLUMNS:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

@@ -80,9 +80,12 @@ OPERATIONS = {
 # (pattern the error message must match, why). Any other 5xx is a problem.
 REAL_FAULTS: dict[tuple[str, str], tuple[re.Pattern, str]] = {
     ("GET", "/containers/{id}/top"): (
-        re.compile(r"^(Error running ps|ps)\b"),
+        re.compile(r"^(?:(?:Error running ps|ps)\b|Couldn't find PID field in ps output$|specifying \".*\" is "
+                   r"not allowed$|Unexpected pid ')"),
         "ps_args is free text handed to ps(1); when ps rejects it the failure is ps's, and dockerd "
-        "answers 500 with ps's message (errdefs.System in moby's daemon/top_unix.go)"),
+        "answers 500 with ps's message (errdefs.System in moby's daemon/top_unix.go); ps output without a PID "
+        "column, a column renamed to PID and a PID column that is not numbers are refused with 500 by dockerd too "
+        "(plain errors there)"),
 }
 
 CONFIG = schemathesis.Config.from_dict({

@@ -291,3 +291,37 @@ def test_icc_false_lets_only_links_through(tmp_path):
         assert opts["com.docker.network.bridge.enable_icc"] == "false"
     finally:
         cleanup_engine(eng)
+
+
+def test_daemon_without_default_bridge(tmp_path):
+    """``dockyardd --bridge none``, as ``dockerd --bridge none``: no bridge network, and a container on the
+    default network mode gets a namespace with only ``lo``."""
+    eng = start_engine(tmp_path / "engine", "--bridge", "none")
+    try:
+        assert eng.cli("busybox-image").returncode == 0
+        assert "bridge" not in eng.cli("network", "ls", "--format", "{{.Name}}").stdout.split()
+        r = eng.docker("run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net")
+        assert (r.returncode, r.stdout.split()) == (0, ["lo"]), r.stderr
+    finally:
+        cleanup_engine(eng)
+
+
+def test_a_new_data_root_reuses_the_existing_bridge_address(tmp_path):
+    """As dockerd with an existing docker0: a daemon whose default bridge already exists takes the bridge's
+    address as its network, instead of adding a second subnet to it."""
+    first = start_engine(tmp_path / "one")
+    bridge = first.bridge_name
+    try:
+        subnet = json.loads(first.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Subnet"]
+        first.stop()  # the bridge stays, as docker0 does
+        second = start_engine(tmp_path / "two", "--bridge-name", bridge)
+        try:
+            info = json.loads(second.docker("network", "inspect", "bridge").stdout)[0]
+            assert info["IPAM"]["Config"][0]["Subnet"] == subnet
+            out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", bridge], capture_output=True,
+                                 text=True).stdout
+            assert len(out.splitlines()) == 1, out
+        finally:
+            cleanup_engine(second)
+    finally:
+        cleanup_engine(first)  # (stopped already: this unmounts what it left and deletes its bridge and table)

@@ -22,6 +22,7 @@ from dockyard.services.events import EventBus
 from dockyard.services.exec import ExecService
 from dockyard.services.images import ImageService
 from dockyard.services.networks import NetworkService
+from dockyard.services.stats import StatsService
 from dockyard.services.system import SystemService
 from dockyard.services.volumes import VolumeService
 
@@ -42,6 +43,7 @@ class Services:
     volumes: VolumeService
     archive: ArchiveService
     networks: NetworkService
+    stats: StatsService | None = None
 
 
 SERVICES = web.AppKey("services", Services)
@@ -93,14 +95,19 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
     response.headers["Ostype"] = "linux"
 
 
-def make_app(svc: Services) -> web.Application:
-    from dockyard.api.server.routes import archive, build, containers, execs, images, networks, system, volumes
+def make_app(svc: Services, *, request_counter=None) -> web.Application:
+    """``request_counter``: an outermost middleware that sees every final status (metrics)."""
+    from dockyard.api.server.routes import (archive, build, containers, execs, images, networks, stats, system,
+                                            volumes)
 
-    app = web.Application(middlewares=[errors.error_middleware, versions.version_middleware],
+    middlewares = [errors.error_middleware, versions.version_middleware]
+    if request_counter is not None:
+        middlewares.insert(0, request_counter)
+    app = web.Application(middlewares=middlewares,
                           client_max_size=MAX_JSON_BODY, handler_args={"max_field_size": 65536})
     app[SERVICES] = svc
     app.on_response_prepare.append(_add_headers)
     router = Router(app)
-    for module in (system, containers, execs, images, build, volumes, archive, networks):
+    for module in (system, containers, execs, images, build, volumes, archive, networks, stats):
         module.register(router)
     return app

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import fnmatch
+import functools
 import hashlib
 import json
 import logging
@@ -36,6 +37,7 @@ from dockyard.oci import image as oimage
 from dockyard.oci import reference
 from dockyard.runtime.spec import DEFAULT_PATH
 from dockyard.runtime.users import resolve_user
+from dockyard.services import container_security as csec
 from dockyard.services.build.cache import BuildCache
 from dockyard.services.build.context import BuildContext
 from dockyard.services.containers import ContainerService
@@ -464,7 +466,9 @@ class _Run:
                 raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
             top = parent.top_layer
             upper = self.b.containers.snapshots.upper_dir(cid)
-            layer = await asyncio.get_running_loop().run_in_executor(None, self.b.store.layer_from_dir, upper, top)
+            id_map = csec.id_map_for(c, self.b.containers.userns)  # --userns-remap: owners as RUN saw them
+            layer = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self.b.store.layer_from_dir, upper, top, id_map=id_map))
             ok = True
         finally:
             if self.opts.force_rm or (ok and self.opts.rm):

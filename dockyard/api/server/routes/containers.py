@@ -16,6 +16,7 @@ from dockyard.api.server.validation import query_bool, query_int
 from dockyard.runtime import logs as rlogs
 from dockyard.runtime import stdio
 from dockyard.services.containers import Container, Status
+from dockyard.services.events import label_attributes
 from dockyard.util import aiopipe
 from dockyard.util.filters import Filters
 from dockyard.util.timeutil import format_ns, parse_timestamp_ns
@@ -37,7 +38,8 @@ def status_text(c: Container) -> str:
         if s.status == Status.PAUSED:
             return f"Up {up} (Paused)"
         if s.health:
-            return f"Up {up} ({s.health.get('Status', 'starting')})"
+            status = s.health.get("Status") or "starting"
+            return f"Up {up} (health: starting)" if status == "starting" else f"Up {up} ({status})"
         return f"Up {up}"
     if s.status == Status.RESTARTING:
         return f"Restarting ({s.exit_code}) {human_duration((now - s.finished_at) / 1e9)} ago"
@@ -201,6 +203,12 @@ async def remove(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def update(request: web.Request) -> web.Response:
+    body = await json_body(request, "ContainerUpdate", required=False) or {}
+    warnings = await services(request).containers.update(request.match_info["id"], body)
+    return json_response({"Warnings": warnings or None})
+
+
 async def rename(request: web.Request) -> web.Response:
     name = request.query.get("name")
     if not name:
@@ -306,7 +314,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
 async def attach(request: web.Request) -> web.StreamResponse:
     q = request.query
     svc = services(request)
-    c = svc.containers.get(request.match_info["id"])
+    c = svc.containers.begin_attach(request.match_info["id"])  # refusals come before the hijack
     want_in, want_out, want_err = query_bool(q.get("stdin")), query_bool(q.get("stdout")), query_bool(q.get("stderr"))
     stream, with_logs = query_bool(q.get("stream")), query_bool(q.get("logs"))
     keys = stdio.parse_detach_keys(q.get("detachKeys") or stdio.DEFAULT_DETACH_KEYS)
@@ -317,10 +325,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
             for e in rlogs.select(rlogs.read_entries(c.log_path), stdout=want_out, stderr=want_err):
                 await hj.write(_log_bytes(e, tty, False))
         if stream:
-            await pump_attachment(hj, svc.containers.attach(c.id), tty=tty, want_in=want_in,
+            await pump_attachment(hj, svc.containers.attach(c.id, begun=True), tty=tty, want_in=want_in,
                                   want_out=want_out, want_err=want_err, detach_keys=keys,
                                   on_detach=lambda: svc.events.publish("container", "detach", c.id,
-                                                                       image=c.config.get("Image"), name=c.name))
+                                                                       image=c.config.get("Image"), name=c.name,
+                                                                       **label_attributes(c.config.get("Labels"))))
     except (ConnectionResetError, errdefs.DockyardError) as e:
         log.debug("attach %s ended: %s", c.id[:12], e)
     finally:
@@ -413,6 +422,7 @@ def register(r: Router) -> None:
     r.add("POST", "/containers/{id}/wait", wait)
     r.add("DELETE", "/containers/{id}", remove)
     r.add("POST", "/containers/{id}/rename", rename)
+    r.add("POST", "/containers/{id}/update", update)
     r.add("POST", "/containers/{id}/resize", resize)
     r.add("GET", "/containers/{id}/top", top)
     r.add("GET", "/containers/{id}/changes", changes)
