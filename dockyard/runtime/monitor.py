@@ -97,13 +97,15 @@ class ConmonMonitor:
             except FileNotFoundError:
                 pass
         # conmon records the exit status (and an OOM kill) here; it does not create the directory itself
-        os.makedirs(os.path.join(self.persist_dir, spec.container_id), mode=0o700, exist_ok=True)
+        persist = os.path.join(self.persist_dir, spec.container_id)
+        os.makedirs(persist, mode=0o700, exist_ok=True)
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "_OCI_SYNCPIPE": str(sync_w)}
         try:
             # conmon forks and its parent exits at once; the child lives on in its own session.
             proc = subprocess.Popen(self._args(spec), pass_fds=(sync_w,), env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                    cwd=persist)  # conmon also writes an "oom" file in its working directory
         except FileNotFoundError:
             os.close(sync_r)
             os.close(sync_w)
