@@ -121,7 +121,7 @@ def parse_filters(values: list[str]) -> dict[str, dict[str, bool]]:
 
 
 def filters_json(values: list[str]) -> str | None:
-    import json
+    from dockyard.api.client import jsonc
 
     f = parse_filters(values)
-    return json.dumps(f, separators=(",", ":")) if f else None
+    return jsonc.dumps(f) if f else None

@@ -11,8 +11,8 @@ docker's ``opts``/``go-units``/``go-connections`` packages.
 
 from __future__ import annotations
 
+from dockyard.util.lazyre import LazyRe
 import os
-import re
 
 from .flags import BOOL, INT, LIST, STR, Flag
 
@@ -25,7 +25,7 @@ class OptionError(ValueError):
 
 _BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000 ** 5}
-_SIZE_RE = re.compile(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+_SIZE_RE = LazyRe(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 
 
 def _parse_size(s: str, mult: dict) -> int:
@@ -68,7 +68,9 @@ def nano_cpus(s: str) -> int:
     return int(v)
 
 
-_DUR_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_NUMBER_RE = LazyRe(r"(\d+(?:\.\d*)?|\.\d+)$")
+_CGROUP_RULE_RE = LazyRe(r"^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$")
+_DUR_RE = LazyRe(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _DUR_UNITS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10 ** 6, "s": 10 ** 9,
               "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
 
@@ -87,7 +89,7 @@ def parse_duration(s: str) -> int:
     while pos < len(s):
         m = _DUR_RE.match(s, pos)
         if not m:
-            if re.match(r"(\d+(?:\.\d*)?|\.\d+)$", s[pos:]):
+            if _NUMBER_RE.match(s[pos:]):
                 raise ValueError(f'time: missing unit in duration "{orig}"')
             raise ValueError(f'time: invalid duration "{orig}"')
         total += float(m.group(1)) * _DUR_UNITS[m.group(2)]
@@ -136,8 +138,8 @@ def valid_ip_address(v: str) -> str:
     return ip
 
 
-_ALPHA_RE = re.compile(r"[a-zA-Z]")
-_DOMAIN_RE = re.compile(r"^(:?(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))"
+_ALPHA_RE = LazyRe(r"[a-zA-Z]")
+_DOMAIN_RE = LazyRe(r"^(:?(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))"
                         r"(:?\.(:?[a-zA-Z0-9]|(:?[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$")
 
 
@@ -177,7 +179,7 @@ def valid_link(v: str) -> str:
     return v
 
 
-_MAC_RE = re.compile(r"^(?:[0-9a-fA-F]{2}(?:([:-])[0-9a-fA-F]{2})(?:\1[0-9a-fA-F]{2})*"
+_MAC_RE = LazyRe(r"^(?:[0-9a-fA-F]{2}(?:([:-])[0-9a-fA-F]{2})(?:\1[0-9a-fA-F]{2})*"
                      r"|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4})+)$")
 
 
@@ -277,7 +279,7 @@ def _valid_perms(p: str) -> bool:
 
 
 def _valid_cgroup_rule(v: str) -> str:
-    if not re.match(r"^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$", v):
+    if not _CGROUP_RULE_RE.match(v):
         raise ValueError(f"invalid device cgroup format '{v}'")
     return v
 
@@ -589,7 +591,7 @@ def parse_expose(values: list[str]) -> dict:
 
 # -- networks --------------------------------------------------------------------------
 
-_LONG_NETWORK_RE = re.compile(r"\w+=\w+(,\w+=\w+)*")
+_LONG_NETWORK_RE = LazyRe(r"\w+=\w+(,\w+=\w+)*")
 
 
 def parse_network_opt(value: str) -> dict:
@@ -987,7 +989,7 @@ def build_create_body(opts, args: list[str], api_version: str = "1.44",
     return body
 
 
-_LOCALHOST_RE = re.compile(r"((127\.([0-9]{1,3}\.){2}[0-9]{1,3})|(::1)$)")
+_LOCALHOST_RE = LazyRe(r"((127\.([0-9]{1,3}\.){2}[0-9]{1,3})|(::1)$)")
 
 
 def create_warnings(body: dict) -> list[str]:

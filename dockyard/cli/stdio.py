@@ -118,7 +118,7 @@ def terminal_size(fd: int | None = None) -> tuple[int, int] | None:
 
 def monitor_resize(resize) -> None:
     """Call ``resize(h, w)`` now and whenever the terminal size changes (SIGWINCH)."""
-    import signal
+    import _signal as signal  # (not the signal module: its enums cost ~5 ms of imports)
 
     def on_winch(*_):
         size = terminal_size()

@@ -9,12 +9,13 @@ the format become a tab and a newline, as in docker.
 
 from __future__ import annotations
 
-import re
 
+from dockyard.util.lazyre import LazyRe
 from dockyard.cli.common import StatusError
 from dockyard.cli.formatting import tabwrite
 
-_FIELD_RE = re.compile(r"\{\{-?\s*(?:[a-z]+\s+)*\.([A-Za-z]+)(?:\s+\"([^\"]*)\")?[^}]*\}\}")
+_WHOLE_DOT_RE = LazyRe(r"\{\{-?\s*(?:json\s+)?\.\s*-?\}\}")
+_FIELD_RE = LazyRe(r"\{\{-?\s*(?:[a-z]+\s+)*\.([A-Za-z]+)(?:\s+\"([^\"]*)\")?[^}]*\}\}")
 
 
 def prepare(fmt: str) -> tuple[str, bool]:
@@ -83,7 +84,7 @@ def header_row(template: str, headers: dict[str, str]) -> str:
 
 def wants_all_fields(fmt: str) -> bool:
     """Does the template print the whole context (``{{.}}``, ``{{json .}}``)?"""
-    return re.search(r"\{\{-?\s*(?:json\s+)?\.\s*-?\}\}", fmt) is not None
+    return _WHOLE_DOT_RE.search(fmt) is not None
 
 
 def render_rows(fmt: str, rows: list, headers: dict[str, str], parse_prefix: str = "template parsing error: ",

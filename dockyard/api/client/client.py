@@ -17,7 +17,7 @@ errors of ``errors.py``; per-resource helpers live in ``resources.py``.
 
 from __future__ import annotations
 
-import json as _json
+from . import jsonc as _json
 
 from . import errors
 from .transport import connector, default_host, parse_host
@@ -51,7 +51,7 @@ def encode_params(params: dict | None) -> str:
             if isinstance(item, bool):
                 item = "1" if item else "0"
             elif isinstance(item, (dict,)):
-                item = _json.dumps(item, separators=(",", ":"))
+                item = _json.dumps(item)
             parts.append(f"{quote(str(k))}={quote(str(item))}")
     return "&".join(parts)
 
@@ -157,7 +157,7 @@ class APIClient:
         h = dict(headers) if headers else {}
         body = data
         if json is not None:
-            body = _json.dumps(json, separators=(",", ":")).encode()
+            body = _json.dumps(json).encode()
             h.setdefault("Content-Type", "application/json")
         url = self.url(pathfmt, *args, params=params, versioned=versioned)
         r = self._raw(method, url, body, h)
@@ -212,7 +212,7 @@ class APIClient:
         h = {"User-Agent": self.user_agent}
         body = None
         if json is not None:
-            body = _json.dumps(json, separators=(",", ":")).encode()
+            body = _json.dumps(json).encode()
             h["Content-Type"] = "application/json"
         try:
             conn.send(method, url, body, h)
@@ -261,7 +261,7 @@ class APIClient:
         h = {"User-Agent": self.user_agent, "Connection": "Upgrade", "Upgrade": "tcp"}
         body = None
         if json is not None:
-            body = _json.dumps(json, separators=(",", ":")).encode()
+            body = _json.dumps(json).encode()
             h["Content-Type"] = "application/json"
         else:
             h["Content-Type"] = "text/plain"

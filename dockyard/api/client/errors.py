@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-import json
+from . import jsonc as json
 
 
 class DockerException(Exception):

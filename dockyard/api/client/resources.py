@@ -6,7 +6,7 @@ Reached as ``api.containers``, ``api.images``, ``api.execs``, ``api.system``
 
 from __future__ import annotations
 
-import json as _json
+from . import jsonc as _json
 
 
 def _filters(filters: dict | None) -> str | None:
@@ -17,13 +17,13 @@ def _filters(filters: dict | None) -> str | None:
     for k, v in filters.items():
         vals = v if isinstance(v, (list, tuple, set)) else [v]
         out[k] = {str(x): True for x in vals}
-    return _json.dumps(out, separators=(",", ":"))
+    return _json.dumps(out)
 
 
 def go_json(value, sort_keys: bool = True) -> str:
     """``json.Marshal`` as Go writes it: compact, ``<``, ``>``, ``&``, U+2028/9 escaped, map keys sorted
     (``sort_keys=False`` for dicts standing for Go structs, whose fields keep their order)."""
-    text = _json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
+    text = _json.dumps(value, sort_keys=sort_keys, ensure_ascii=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
                     ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
@@ -143,7 +143,7 @@ class Containers(_Resource):
         params = {"author": author, "changes": list(changes) if changes else None, "comment": comment,
                   "container": container, "pause": None if pause else "0", "repo": repo, "tag": tag}
         # Go's json.Encoder of the (nil) config: "null" and a newline.
-        body = (_json.dumps(config, separators=(",", ":")) + "\n").encode()
+        body = (_json.dumps(config) + "\n").encode()
         return self.api.post("/commit", params=params, data=body, headers={"Content-Type": "application/json"})
 
 

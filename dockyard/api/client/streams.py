@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import json
-import socket
 
 STDIN, STDOUT, STDERR, SYSTEMERR = 0, 1, 2, 3
 
@@ -47,8 +45,13 @@ def iter_raw(read1, bufsize: int = 65536):
         yield d
 
 
+_SHUT_WR = 1  # socket.SHUT_WR (the socket module costs an enum import)
+
+
 def iter_json(read1):
     """Yield each JSON value of a JSON message stream."""
+    import json  # (build and pull streams only: the hot paths do without the json module)
+
     decoder = json.JSONDecoder()
     buf = ""
     pending = b""
@@ -119,7 +122,7 @@ class HijackedSocket:
     def close_write(self) -> None:
         """Half-close: tell the daemon stdin ended, keep reading the output."""
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.shutdown(_SHUT_WR)
         except OSError:
             pass
 

@@ -15,6 +15,8 @@ TCP, TCP+TLS) is chosen elsewhere (``transport.py``).
 
 from __future__ import annotations
 
+import io
+
 _CRLF = b"\r\n"
 
 
@@ -233,7 +235,7 @@ class Connection:
             return True
         self.close()
         self.sock = self._connect()
-        self.fp = self.sock.makefile("rb", buffering=65536)
+        self.fp = io.BufferedReader(_SocketReader(self.sock), 65536)
         self._reusable = True
         return False
 
@@ -325,3 +327,22 @@ def _send_body(sock, body) -> None:
         if d:
             sock.sendall(b"%x\r\n" % len(d) + bytes(d) + _CRLF)
     sock.sendall(b"0\r\n\r\n")
+
+
+class _SocketReader(io.RawIOBase):
+    """The reading half of ``socket.makefile("rb")`` (``socket.SocketIO``) for any object with
+    ``recv_into``: the client's unix sockets are ``_socket.socket``s, without the ``socket`` module
+    (and its enum import) or its ``makefile``."""
+
+    def __init__(self, sock) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        return self._sock.recv_into(b)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
