@@ -67,6 +67,8 @@ def ellipsis(s: str, max_width: int) -> str:
 
 def go_quote(s: str) -> str:
     """strconv.Quote: a double-quoted Go string literal."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return f'"{s}"'  # nothing to escape (the common case: ps quotes every command)
     out = ['"']
     for ch in s:
         o = ord(ch)

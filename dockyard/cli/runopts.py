@@ -599,7 +599,8 @@ def parse_network_opt(value: str) -> dict:
     as docker does)."""
     opt = {"target": value, "aliases": [], "ipv4": "", "ipv6": "", "mac": "", "link_local": [],
            "driver_opts": {}}
-    if not _LONG_NETWORK_RE.search(value):
+    # "=" first: a plain network name (the common case) never pays for compiling the regex
+    if "=" not in value or not _LONG_NETWORK_RE.search(value):
         return opt
     import csv
 

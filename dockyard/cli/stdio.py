@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p, ctrl-q
 
@@ -146,8 +145,10 @@ def stream(sock, tty: bool, stdin_fd: int | None = None, detach_keys: bytes | No
            out_fd: int = 1, err_fd: int = 2) -> bool:
     """Pump a hijacked stream until the daemon ends it; return True if the user detached."""
     sys.stdout.flush()
-    detached = threading.Event()
+    detached: list[bool] = []  # set by the stdin pump; a list, so a run without stdin never imports threading
     if stdin_fd is not None:
+        import threading
+
         proxy = EscapeProxy(detach_keys if detach_keys is not None else DEFAULT_DETACH_KEYS) if tty else None
 
         def pump_stdin():
@@ -165,7 +166,7 @@ def stream(sock, tty: bool, stdin_fd: int | None = None, detach_keys: bytes | No
                         except Detached as d:
                             if d.args[0]:
                                 sock.send(d.args[0])
-                            detached.set()
+                            detached.append(True)
                             try:
                                 sock.sock.shutdown(2)  # SHUT_RDWR: wakes the reader up
                             except OSError:
@@ -193,9 +194,9 @@ def stream(sock, tty: bool, stdin_fd: int | None = None, detach_keys: bytes | No
                 else:
                     _write_all(out_fd, payload)
     except OSError:
-        if not detached.is_set():
+        if not detached:
             raise
     except Exception:
-        if not detached.is_set():
+        if not detached:
             raise
-    return detached.is_set()
+    return bool(detached)

@@ -7,9 +7,12 @@ state and knows nothing about containers beyond their IDs.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import re
+import shutil
+import time
 
 from dockyard import errdefs
 
@@ -35,6 +38,67 @@ def _release_exec_fifo(path: str) -> None:
     if not data:
         raise errdefs.Conflict("cannot start an already running container")
     os.unlink(path)
+
+
+def _init_alive(pid: int, start: int) -> bool:
+    """Whether runc's init process (same PID *and* start time, as runc checks) still runs."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return fields[0] not in ("Z", "X") and int(fields[19]) == start
+
+
+def _remove_cgroup(path: str) -> bool:
+    """runc's cgroups.RemovePath: rmdir, children first, retrying while the kernel still counts an
+    exiting task (EBUSY); True once the directory is gone."""
+    delay = 0.002
+    for _ in range(6):
+        try:
+            os.rmdir(path)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            if e.errno not in (errno.EBUSY, errno.ENOTEMPTY, errno.EEXIST):
+                return False
+        try:
+            children = [d.path for d in os.scandir(path) if d.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return True
+        if children:
+            if not all(_remove_cgroup(c) for c in children):
+                return False
+            continue
+        time.sleep(delay)
+        delay *= 2
+    return False
+
+
+def forget_stopped(state_dir: str) -> bool:
+    """What ``runc delete`` does for a container whose processes are all gone, without running runc
+    (a Go process, ~12 ms of CPU on every container exit): remove its cgroups and its state
+    directory. Only for the plain case -- its own PID namespace (so no process can outlive init),
+    no poststop hooks, no Intel RDT group; returns False (nothing done beyond cgroup dirs already
+    empty) when runc itself must do it."""
+    try:
+        with open(os.path.join(state_dir, "state.json")) as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        return True  # no record: nothing to delete
+    except ValueError:
+        return False
+    config = state.get("config") or {}
+    own_pid_ns = any(ns.get("type") == "NEWPID" and not ns.get("path") for ns in config.get("namespaces") or [])
+    if (not own_pid_ns or (config.get("Hooks") or {}).get("poststop") or state.get("intel_rdt_path")
+            or _init_alive(int(state.get("init_process_pid") or 0), int(state.get("init_process_start") or 0))):
+        return False
+    paths = sorted(set((state.get("cgroup_paths") or {}).values()))
+    if not all(_remove_cgroup(p) for p in paths if p):
+        return False
+    shutil.rmtree(state_dir, ignore_errors=True)
+    return True
 
 
 class OCIRuntime:
@@ -80,6 +144,10 @@ class OCIRuntime:
         await self._run(*args)
 
     async def delete(self, cid: str, force: bool = False) -> None:
+        if self.root and self.name == "runc":
+            state_dir = os.path.join(self.root, cid)
+            if await asyncio.get_running_loop().run_in_executor(None, forget_stopped, state_dir):
+                return
         try:
             await self._run("delete", *(["--force"] if force else []), cid)
         except errdefs.NotFound:

@@ -10,6 +10,8 @@ container given CAP_SYS_ADMIN may ``mount`` and one without it may not.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import functools
 import json
 import os
@@ -31,6 +33,24 @@ _SECCOMP_ARCH = {"x86": "SCMP_ARCH_X86", "amd64": "SCMP_ARCH_X86_64", "arm": "SC
 def _default_profile_text() -> str:
     with open(DEFAULT_PROFILE_PATH) as f:
         return f.read()
+
+
+# x32 syscalls are x86_64 syscall numbers with this bit set (and the same audit arch).
+_X32_SYSCALL_BIT = 0x40000000
+_X32_GETPID = _X32_SYSCALL_BIT | 39
+
+
+@functools.cache
+def _kernel_runs_x32() -> bool:
+    """Whether this kernel serves the x32 ABI (CONFIG_X86_X32_ABI; off in most distribution kernels).
+
+    Without it every x32 syscall fails with ENOSYS before any filter matters, so an x32 program cannot
+    run with or without ``SCMP_ARCH_X32`` in the filter -- while that arch costs runc 2-4 ms of
+    libseccomp work on every container start (measured here: bench/run_rm.py, runc 1.1.5)."""
+    if _NATIVE_ARCH != "amd64":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return not (libc.syscall(_X32_GETPID) == -1 and ctypes.get_errno() == errno.ENOSYS)
 
 
 def _kernel() -> tuple[int, int]:
@@ -84,7 +104,8 @@ def _setup(config: dict, caps: tuple[str, ...]) -> dict | None:
     native = _SECCOMP_ARCH.get(_NATIVE_ARCH)
     for a in config.get("archMap") or []:
         if a.get("architecture") == native:
-            arches += [a["architecture"], *(a.get("subArchitectures") or [])]
+            subs = [s for s in a.get("subArchitectures") or [] if s != "SCMP_ARCH_X32" or _kernel_runs_x32()]
+            arches += [a["architecture"], *subs]
             break
     if arches:
         out["architectures"] = arches

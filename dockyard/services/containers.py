@@ -1018,23 +1018,24 @@ class ContainerService:
                 img = self.images.lookup(a)
                 if img is not None:
                     ancestors.add(img.id)
+        statuses, ids, names = f.get("status"), f.get("id"), f.get("name")
+        healths, exited, labels = f.get("health"), f.get("exited"), bool(f.get("label"))
+        only_running = not all and not statuses and before is None and since is None and limit <= 0
         for c in self.all():
-            status = c.state.status.value
-            if not all and not c.state.running and not f.get("status") and before is None and since is None \
-                    and limit <= 0:
+            if only_running and not c.state.running:
                 continue
-            if f.get("status") and status not in f.get("status"):
+            if statuses and c.state.status.value not in statuses:
                 continue
-            if f.get("id") and not any(c.id.startswith(i) for i in f.get("id")):
+            if ids and not any(c.id.startswith(i) for i in ids):
                 continue
-            if f.get("name") and not any(_name_match(n, c.name) for n in f.get("name")):
+            if names and not any(_name_match(n, c.name) for n in names):
                 continue
-            if not f.match_labels(c.config.get("Labels")):
+            if labels and not f.match_labels(c.config.get("Labels")):
                 continue
-            if f.get("health") and ((c.state.health or {}).get("Status") or "none") not in f.get("health"):
+            if healths and ((c.state.health or {}).get("Status") or "none") not in healths:
                 continue
-            if f.get("exited"):
-                if c.state.status != Status.EXITED or str(c.state.exit_code) not in f.get("exited"):
+            if exited:
+                if c.state.status != Status.EXITED or str(c.state.exit_code) not in exited:
                     continue
             if before is not None and c.created >= before:
                 continue

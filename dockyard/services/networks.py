@@ -467,28 +467,28 @@ class NetworkService:
                            "(?,?,?,NULL)", (net_id, container_id, dumps(cfg)))
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
-        out = []
-        for r in self.db.query("SELECT * FROM net_endpoints WHERE container=? ORDER BY rowid", (container_id,)):
-            net = self._networks.get(r["network"])
-            if net is None:
-                continue
-            ep = Endpoint(net, container_id, EndpointConfig(**json.loads(r["config"])))
-            if r["state"]:
-                st = json.loads(r["state"])
-                ep.id = st["id"]
-                ep.address = ipaddress.IPv4Interface(st["address"])
-                ep.gateway = ipaddress.IPv4Address(st["gateway"]) if st.get("gateway") else None
-                ep.mac = st["mac"]
-                ep.host_ifname = st["host_ifname"]
-            out.append(ep)
-        return out
+        rows = self.db.query("SELECT * FROM net_endpoints WHERE container=? ORDER BY rowid", (container_id,))
+        return [ep for ep in map(self._endpoint_from_row, rows) if ep is not None]
+
+    def _endpoint_from_row(self, r) -> Endpoint | None:
+        net = self._networks.get(r["network"])
+        if net is None:
+            return None
+        ep = Endpoint(net, r["container"], EndpointConfig(**json.loads(r["config"])))
+        if r["state"]:
+            st = json.loads(r["state"])
+            ep.id = st["id"]
+            ep.address = ipaddress.IPv4Interface(st["address"])
+            ep.gateway = ipaddress.IPv4Address(st["gateway"]) if st.get("gateway") else None
+            ep.mac = st["mac"]
+            ep.host_ifname = st["host_ifname"]
+        return ep
 
     def netns_path(self, container_id: str) -> str:
         return os.path.join(self.netns_dir, container_id)
 
     def published(self, container_id: str) -> list[PortMapping]:
-        sb = self._sandbox_row(container_id)
-        return [PortMapping(**_pm_from_json(p)) for p in json.loads(sb["ports"])] if sb else []
+        return _published_from_row(self._sandbox_row(container_id))
 
     def _sandbox_row(self, container_id: str):
         return self.db.query_one("SELECT * FROM net_sandboxes WHERE container=?", (container_id,))
@@ -806,13 +806,8 @@ class NetworkService:
     def settings(self, c) -> dict:
         """``NetworkSettings`` of container inspect, in Docker's shape."""
         running = c.state.running
-        mode = c.host_config.get("NetworkMode") or "default"
         eps = self.endpoints(c.id)
-        networks: dict[str, dict] = {}
-        if mode in ("host", "none"):
-            networks[mode] = _endpoint_json(None, self.get(mode).id if running else "")
-        for ep in eps:
-            networks[ep.network.name] = _endpoint_json(ep, ep.network.id)
+        networks = self._networks_view(c, eps)
         primary = eps[0] if eps and eps[0].address else None
         ports = self.ports_view(c) if (running or c.config.get("ExposedPorts")) else {}
         return {
@@ -828,6 +823,29 @@ class NetworkService:
             "IPv6Gateway": "", "MacAddress": primary.mac if primary and primary.network.default else "",
             "Networks": networks,
         }
+
+    def _networks_view(self, c, eps: list[Endpoint]) -> dict[str, dict]:
+        """``NetworkSettings.Networks``."""
+        mode = c.host_config.get("NetworkMode") or "default"
+        networks: dict[str, dict] = {}
+        if mode in ("host", "none"):
+            networks[mode] = _endpoint_json(None, self.get(mode).id if c.state.running else "")
+        for ep in eps:
+            networks[ep.network.name] = _endpoint_json(ep, ep.network.id)
+        return networks
+
+    def list_views(self, containers) -> dict[str, tuple[dict, list[dict]]]:
+        """For the container list: each container's ``NetworkSettings.Networks`` and ``Ports``, read with
+        two queries in all rather than three per container (``ps`` with hundreds of containers)."""
+        eps: dict[str, list[Endpoint]] = {}
+        for r in self.db.query("SELECT * FROM net_endpoints ORDER BY rowid"):
+            ep = self._endpoint_from_row(r)
+            if ep is not None:
+                eps.setdefault(ep.container, []).append(ep)
+        sandboxes = {r["container"]: r for r in self.db.query("SELECT container, ports FROM net_sandboxes")}
+        return {c.id: (self._networks_view(c, eps.get(c.id, [])),
+                       self.ports_summary(c, _published_from_row(sandboxes.get(c.id))))
+                for c in containers}
 
     def ports_view(self, c) -> dict:
         """``NetworkSettings.Ports``: every exposed port, with its host bindings or null."""
@@ -845,10 +863,13 @@ class NetworkService:
                 out[k].append({"HostIp": str(m.host_ip or "0.0.0.0"), "HostPort": str(m.host_port)})
         return out
 
-    def ports_summary(self, c) -> list[dict]:
-        """The container list's ``Ports``."""
+    def ports_summary(self, c, published: list[PortMapping] | None = None) -> list[dict]:
+        """The container list's ``Ports`` (``published``: the container's mappings, when already read)."""
         out: list[dict] = []
-        published = self.published(c.id) if c.state.running else []
+        if not c.state.running:
+            published = []
+        elif published is None:
+            published = self.published(c.id)
         seen = set()
         for m in published:
             out.append({"IP": str(m.host_ip or "0.0.0.0"), "PrivatePort": m.container_port, "PublicPort": m.host_port,
@@ -901,6 +922,10 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str) ->
         raise errdefs.InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
     if mac:
         raise errdefs.InvalidArgument("conflicting options: mac-address and the network mode")
+
+
+def _published_from_row(sb) -> list[PortMapping]:
+    return [PortMapping(**_pm_from_json(p)) for p in json.loads(sb["ports"])] if sb else []
 
 
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:

@@ -38,6 +38,23 @@ def test_default_caps_and_seccomp():
     assert s["linux"]["maskedPaths"] and s["linux"]["readonlyPaths"]
 
 
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the x32 sub-architecture exists on x86_64 only")
+def test_default_profile_arches_follow_the_kernel(monkeypatch):
+    """Docker's amd64 archMap: x86_64 with x86 and x32; x32 is left out when the kernel cannot run it."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    kernel_x32 = not (libc.syscall(0x40000000 | 39) == -1 and ctypes.get_errno() == errno.ENOSYS)
+    arches = seccomp.load_profile(seccomp._default_profile_text(), list(security.DEFAULT_CAPS))["architectures"]
+    assert arches[:2] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
+    assert ("SCMP_ARCH_X32" in arches) is kernel_x32
+    # on a kernel with the x32 ABI the profile keeps it, as Docker's does
+    monkeypatch.setattr(seccomp, "_kernel_runs_x32", lambda: True)
+    arches = seccomp.load_profile(seccomp._default_profile_text(), list(security.DEFAULT_CAPS))["architectures"]
+    assert arches == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+
+
 def test_cap_add_drop_forms():
     assert security.effective_caps(["sys_admin", "CAP_net_admin"], ["chown", "CAP_KILL"], False) == [
         c for c in security.DEFAULT_CAPS if c not in ("CAP_CHOWN", "CAP_KILL")] + ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"]

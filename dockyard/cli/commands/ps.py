@@ -121,10 +121,13 @@ def cmd_ps(cli, prog, argv):
         # The default table, without the template engine (the common case stays fast).
         lines = ["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES" + ("\tSIZE" if size else "")]
         for c in containers:
-            r = make_row(c, trunc, now)
-            cells = [r["ID"], r["Image"], r["Command"], r["RunningFor"], r["Status"], r["Ports"], r["Names"]]
+            cmd = c.get("Command") or ""
+            cid = c.get("Id") or ""
+            cells = [truncate_id(cid) if trunc else cid, _image(c, trunc), go_quote(ellipsis(cmd, 20) if trunc else cmd),
+                     since(c.get("Created") or 0, now), c.get("Status") or "", display_ports(c.get("Ports")),
+                     _names(c, trunc)]  # the cells make_row would give, without the columns not shown
             if size:
-                cells.append(r["Size"])
+                cells.append(_size(c))
             lines.append("\t".join(cells))
         cli.write(tabwrite("\n".join(lines) + "\n"))
         return 0

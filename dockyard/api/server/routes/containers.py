@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shlex
 import time
@@ -98,16 +99,24 @@ def inspect(svc: Services, c: Container, size: bool = False) -> dict:
 
 
 def command_line(c: Container) -> str:
-    return shlex.join([c.extra["path"], *c.extra["args"]])
+    return _command_text(c.extra["path"], tuple(c.extra["args"]))
 
 
-def summary(svc: Services, c: Container, size: bool = False) -> dict:
+@functools.lru_cache(maxsize=4096)
+def _command_text(path: str, args: tuple[str, ...]) -> str:
+    # cached: every container list quotes every container's command, and commands never change
+    return shlex.join([path, *args])
+
+
+def summary(svc: Services, c: Container, size: bool = False, net_view: tuple[dict, list] | None = None) -> dict:
+    """One entry of the container list; ``net_view``: its (Networks, Ports), read for the whole list at once."""
+    networks, ports = net_view or svc.networks.list_views([c])[c.id]
     out = {
         "Id": c.id, "Names": ["/" + c.name], "Image": c.config.get("Image") or c.image_id, "ImageID": c.image_id,
-        "Command": command_line(c), "Created": c.created // 1_000_000_000, "Ports": svc.networks.ports_summary(c),
+        "Command": command_line(c), "Created": c.created // 1_000_000_000, "Ports": ports,
         "Labels": c.config.get("Labels") or {}, "State": c.state.status.value, "Status": status_text(c),
         "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
-        "NetworkSettings": {"Networks": svc.networks.settings(c)["Networks"]}, "Mounts": _mounts_view(svc, c),
+        "NetworkSettings": {"Networks": networks}, "Mounts": _mounts_view(svc, c),
     }
     if size:
         rw, root = svc.containers.size(c)
@@ -131,7 +140,8 @@ async def list_containers(request: web.Request) -> web.Response:
     size = query_bool(q.get("size"))
     found = svc.containers.list(all=query_bool(q.get("all")), limit=query_int("limit", q.get("limit"), -1),
                                 filters=Filters.parse(q.get("filters")))
-    return json_response([summary(svc, c, size) for c in found])
+    views = svc.networks.list_views(found)
+    return json_response([summary(svc, c, size, views[c.id]) for c in found])
 
 
 async def inspect_container(request: web.Request) -> web.Response:

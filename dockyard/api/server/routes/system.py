@@ -65,7 +65,9 @@ async def system_df(request: web.Request) -> web.Response:
         summary = image_summary(svc, img, api_before_144=not versions.at_least(request, "1.44"))
         summary["SharedSize"] = sum(svc.images.store.layer_size(c) for c in img.chain if uses[c] > 1)
         imgs.append(summary)
-    ctrs = [container_summary(svc, c, size=True) for c in svc.containers.all()]
+    all_containers = svc.containers.all()
+    views = svc.networks.list_views(all_containers)
+    ctrs = [container_summary(svc, c, size=True, net_view=views[c.id]) for c in all_containers]
     layers = svc.system.layers_size()
     vols = [usage_view(*u) for u in await svc.volumes.disk_usage()]
     return json_response({"LayersSize": layers, "Images": imgs, "Containers": ctrs, "Volumes": vols,

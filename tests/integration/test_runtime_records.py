@@ -1,0 +1,53 @@
+"""After a container exits, nothing of it stays behind in the kernel or in runc's state: its cgroup
+directories in every hierarchy and runc's record go away, whether dockyard removes them itself
+(a container with its own PID namespace) or leaves it to ``runc delete`` (one sharing the host's)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.helpers import wait_for
+
+
+def cgroup_dirs(pid: int) -> list[str]:
+    """The host directories of every cgroup ``pid`` is in (v1 hierarchies and the v2 one)."""
+    out = []
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctls, path = line.rstrip("\n").split(":", 2)
+            names = [c.removeprefix("name=") for c in ctls.split(",")] if ctls else ["unified", ""]
+            for mnt in [f"/sys/fs/cgroup/{n}" for n in names] + [f"/sys/fs/cgroup/{ctls}"]:
+                if os.path.isdir(mnt) and os.path.isdir(mnt + path) and path != "/":
+                    out.append(mnt + path)
+                    break
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("pid_mode", ["", "host"])
+def test_exit_leaves_no_cgroup_and_no_runtime_record(engine, pid_mode):
+    name = f"records-{pid_mode or 'private'}"
+    extra = ["--pid", pid_mode] if pid_mode else []
+    r = engine.docker("run", "-d", "--name", name, *extra, "busybox", "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    try:
+        info = json.loads(engine.docker("inspect", name).stdout)[0]
+        cid, pid = info["Id"], info["State"]["Pid"]
+        dirs = cgroup_dirs(pid)
+        assert any(cid in d for d in dirs), dirs  # the container has cgroups of its own
+        record = engine.data_root / "run" / "runtime" / cid if engine.data_root else None
+        if record is not None:
+            assert (record / "state.json").is_file()
+        assert engine.docker("stop", "-t", "0", name).returncode == 0
+        wait_for(lambda: not [d for d in dirs if os.path.isdir(d)], timeout=10,
+                 what=f"the cgroups of {name} to be removed")
+        if record is not None:
+            wait_for(lambda: not record.exists(), timeout=10, what="runc's state of the container to go")
+        # and the container starts again from its exited state
+        assert engine.docker("start", name).returncode == 0
+        pid2 = json.loads(engine.docker("inspect", name).stdout)[0]["State"]["Pid"]
+        assert pid2 and pid2 != pid
+    finally:
+        engine.docker("rm", "-f", name)
