@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -269,6 +270,36 @@ def run_cmd(argv: list[str], env: dict, timeout: float = 120, input: bytes | Non
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}: {r.stderr.decode(errors='replace').strip()}")
     return dt
+
+
+LAST_CPU = [0.0]  # CPU seconds (user + sys) of the last process run_output ran
+
+
+def run_output(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
+    """Run a command; return (wall seconds, stdout and stderr together), its CPU time left in LAST_CPU.
+    Raises on non-zero exit."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    dt = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    out = r.stdout.decode(errors="replace")
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")
+    return dt, out
+
+
+def proc_cpu(pid: int, children: bool = True) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process, with (``children``) those of the children it has reaped:
+    dockerd's docker-untar and docker-applyLayer helpers, runc calls."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = [int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15]]
+    tck = os.sysconf("SC_CLK_TCK")
+    if not children:
+        return fields[0] / tck, fields[1] / tck
+    return (fields[0] + fields[2]) / tck, (fields[1] + fields[3]) / tck
 
 
 def summary(xs: list[float]) -> dict:

@@ -30,14 +30,13 @@ import json
 import os
 import pstats
 import random
-import resource
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt,
-                      precompile, python_env, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt,
+                      precompile, proc_cpu, python_env, run_output, summary)
 
 GIB = 1024 * MIB
 
@@ -74,24 +73,6 @@ def make_context(d: Path, files: int, big_mib: int, seed: int = 3) -> dict:
     return {"small_files": files, "small_bytes": total, "big_bytes": big_mib * MIB}
 
 
-LAST_CLI_CPU = [0.0]  # CPU seconds (user + sys) of the last CLI process run by build_once
-
-
-def build_once(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
-    """Run one build CLI process; return (wall seconds, combined output). Raises on non-zero exit."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout)
-    dt = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAST_CLI_CPU[0] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    out = r.stdout.decode(errors="replace")
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")
-    return dt, out
-
-
 def vm_hwm(pid: int) -> int:
     """Peak RSS (VmHWM) of a process, bytes."""
     try:
@@ -103,13 +84,6 @@ def vm_hwm(pid: int) -> int:
         pass
     return 0
 
-
-def cpu_seconds(pid: int) -> float:
-    """CPU (user + system) of a daemon and of its children it has reaped (dockerd's docker-untar and
-    docker-applyLayer helpers, runc calls), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def create_probe(d: Path, n: int) -> float:
@@ -198,12 +172,12 @@ def main() -> None:
                 k = r % len(names)
                 for n in names[k:] + names[:k]:
                     mk, env, eng = variants[n]
-                    c0 = cpu_seconds(eng.pid)
-                    dt, text = build_once(mk(*argv_for(n)), env)
-                    dc = cpu_seconds(eng.pid) - c0
+                    c0 = sum(proc_cpu(eng.pid))
+                    dt, text = run_output(mk(*argv_for(n)), env)
+                    dc = sum(proc_cpu(eng.pid)) - c0
                     check(n, text)
                     tag = "warm-up" if r < warmup else f"run {r - warmup + 1}"
-                    cc = LAST_CLI_CPU[0]
+                    cc = LAST_CPU[0]
                     print(f"  {n:40s} {tag:8s} {dt:7.2f} s   (CPU: daemon {dc:.2f} s, CLI {cc:.2f} s)",
                           flush=True)
                     if r >= warmup:
@@ -308,7 +282,7 @@ def main() -> None:
             pd = b.dockyardd("dy-prof", module=[str(REPO / "bench" / "_traced_daemon.py")],
                              env=dict(python_env("on", b.scratch), BENCH_CPROFILE=prof))
             for what, extra in (("cold", ["--no-cache"]), ("cached", []), ("cached", [])):
-                dt, _ = build_once(pd.docker_argv("build", *extra, "-t", "bench-prof", str(ctx)), denv)
+                dt, _ = run_output(pd.docker_argv("build", *extra, "-t", "bench-prof", str(ctx)), denv)
                 print(f"# profiled dockyardd: {what} build {dt:.2f} s (under cProfile)")
             pd.stop()
             print("\n## dockyardd under cProfile, one cold + two cached builds (+ start-up): top 30 by own time")

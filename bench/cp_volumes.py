@@ -63,7 +63,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _harness import (DOCKYARD_CLI, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, precompile,
-                      python_env, summary)
+                      proc_cpu, python_env, summary)
 
 GIB = 1024 * MIB
 IMAGE = "busybox:latest"
@@ -91,13 +91,6 @@ def run(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
         raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")
     return dt, out
 
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU (user, system) of a daemon and of the children it has reaped, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = [int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15]]
-    tck = os.sysconf("SC_CLK_TCK")
-    return (fields[0] + fields[2]) / tck, (fields[1] + fields[3]) / tck
 
 
 def dk(eng: Engine, *args: str) -> str:
@@ -352,9 +345,9 @@ def bench_cp(b: Bench, args, dy: Engine, dkd: Engine, mode: str) -> None:
             dest = out_dir / fresh_name()
             argv = mk("cp", f"{sources[eng.kind]}:/data", str(dest))
         os.sync()
-        c0 = cpu_seconds(eng.pid)
+        c0 = proc_cpu(eng.pid)
         dt, out = run(argv, env)
-        c1 = cpu_seconds(eng.pid)
+        c1 = proc_cpu(eng.pid)
         du, ds = c1[0] - c0[0], c1[1] - c0[1]
         cc, cs = LAST_CLI_CPU
         if direction == "in":

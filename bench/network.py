@@ -316,7 +316,7 @@ def interfaces(eng: Engine, env: dict) -> str:
 # -- 1. run --rm on the bridge ------------------------------------------------------------------------
 
 def bench_run_rm(b: Bench, dy: Engine, dk: Engine, args) -> None:
-    from run_rm import api_sequence, daemon_table, read_trace, step_table
+    from run_rm import print_step_tables, traced_comparison
 
     env_docker = base_env()
     cg = {k: ["--cgroup-parent", v] for k, v in CGROUP_PARENT.items()}
@@ -368,25 +368,10 @@ def bench_run_rm(b: Bench, dy: Engine, dk: Engine, args) -> None:
     code = TRACED.format(bench=str(REPO / "bench"))
     traced = b.dockyardd("dy-traced", bridge=True, module=["-c", code, *DY_TRACED_NET_ARGS],
                          env=dict(python_env("on", b.scratch), BENCH_TRACE=trace))
-    for _ in range(2):
-        api_sequence(traced.host)
-        api_sequence(dk.host)
-    open(trace, "w").close()
-    seq = {"dockyardd (traced)": [], "dockerd": []}
-    for _ in range(n):
-        seq["dockyardd (traced)"].append(api_sequence(traced.host))
-        seq["dockerd"].append(api_sequence(dk.host))
-    tables = {k: step_table(v) for k, v in seq.items()}
+    tables, table, _timeline = traced_comparison(traced, dk, n, trace)
     b.details["run_rm_api_steps_median_s"] = tables
-    print(f"\n## 1b. the API calls of `run --rm` on the default bridge (lean client in-process, median of {n})")
-    print(f"  {'step':42s} {'dockyardd':>10s} {'dockerd':>10s}")
-    for step in tables["dockerd"]:
-        print(f"  {step:42s} {ms(tables['dockyardd (traced)'].get(step, 0))} {ms(tables['dockerd'][step])}")
-    table, _timeline = daemon_table(read_trace(trace), seq["dockyardd (traced)"])
     b.details["run_rm_daemon_spans_median_s"] = table
-    print(f"\n## 1c. inside dockyardd (probes; per run: sum of each step's calls, median of {n})")
-    for name, v in sorted(table.items(), key=lambda kv: -kv[1]["median_s"]):
-        print(f"  {name:58s} {ms(v['median_s'])}  x{v['calls']:g}")
+    print_step_tables(tables, table, n, "1b. the API calls of `run --rm` on the default bridge", "1c. inside dockyardd")
     traced.remove_all()
     traced.stop()
 

@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 
 from _harness import (DOCKER_CLI, DOCKYARD_CLI, PY, REPO, RUNC, APIClient, Bench, arg_parser, base_env, entry,
-                      interleaved, lean_cli_argv, precompile, python_env, run_cmd, summary)
+                      interleaved, lean_cli_argv, precompile, proc_cpu, python_env, run_cmd, summary)
 
 CREATE_BODY = {"Image": "busybox", "Cmd": ["true"], "AttachStdin": False, "AttachStdout": True,
                "AttachStderr": True, "Tty": False, "OpenStdin": False, "StdinOnce": False,
@@ -38,11 +38,8 @@ def ms(x: float) -> str:
     return f"{x * 1000:7.1f} ms"
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (not its children), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _own_cpu(pid: int) -> float:
+    return sum(proc_cpu(pid, children=False))
 
 
 # -- the CLI's API calls, one by one -----------------------------------------------------------------
@@ -128,6 +125,33 @@ def daemon_table(spans: list[dict], runs: list[list[tuple[str, float, float]]]) 
     timeline = [(sp["t0"] - a, sp["t1"] - sp["t0"], sp["span"]) for sp in spans if a <= sp["t0"] < b]
     timeline += [(t0 - a, t1 - t0, f"client: {n}") for n, t0, t1 in runs[mid]]
     return table, sorted(timeline)
+
+
+def traced_comparison(traced, dk, n: int, trace: str) -> tuple[dict, dict, list]:
+    """`run --rm`'s API calls n times against a dockyardd with timing probes and against dockerd
+    (interleaved, after 2 warm-ups): (per-step medians by engine, the daemon's span table, the
+    median run's timeline)."""
+    for _ in range(2):
+        api_sequence(traced.host)
+        api_sequence(dk.host)
+    open(trace, "w").close()
+    seq: dict[str, list] = {"dockyardd (traced)": [], "dockerd": []}
+    for _ in range(n):
+        seq["dockyardd (traced)"].append(api_sequence(traced.host))
+        seq["dockerd"].append(api_sequence(dk.host))
+    tables = {k: step_table(v) for k, v in seq.items()}
+    table, timeline = daemon_table(read_trace(trace), seq["dockyardd (traced)"])
+    return tables, table, timeline
+
+
+def print_step_tables(tables: dict, table: dict, n: int, api_title: str, daemon_title: str) -> None:
+    print(f"\n## {api_title} (lean client in-process, median of {n})")
+    print(f"  {'step':42s} {'dockyardd':>10s} {'dockerd':>10s}")
+    for step in tables["dockerd"]:
+        print(f"  {step:42s} {ms(tables['dockyardd (traced)'].get(step, 0))} {ms(tables['dockerd'][step])}")
+    print(f"\n## {daemon_title} (probes; per run: sum of each step's calls, median of {n})")
+    for name, v in sorted(table.items(), key=lambda kv: -kv[1]["median_s"]):
+        print(f"  {name:58s} {ms(v['median_s'])}  x{v['calls']:g}")
 
 
 # -- runc floor ----------------------------------------------------------------------------------------
@@ -220,10 +244,10 @@ def main() -> None:
         # -- dockyardd's own CPU per run (its process only: runc and conmon are not counted) ---------
         n = args.breakdown_runs
         env = dy.cli_env(python_env("on", b.scratch))
-        c0 = cpu_seconds(dy.pid)
+        c0 = _own_cpu(dy.pid)
         for _ in range(n):
             run_cmd([DOCKYARD_CLI, "run", "--rm", "busybox", "true"], env)
-        daemon_cpu = (cpu_seconds(dy.pid) - c0) / n
+        daemon_cpu = (_own_cpu(dy.pid) - c0) / n
         b.details["dockyardd_cpu_per_run_s"] = daemon_cpu
 
         # -- breakdown: the CLI process --------------------------------------------------------------
@@ -270,27 +294,11 @@ def main() -> None:
         trace = str(b.scratch / "trace.jsonl")
         traced = b.dockyardd("dy-traced", module=[str(REPO / "bench" / "_traced_daemon.py")],
                              env=dict(python_env("on", b.scratch), BENCH_TRACE=trace))
-        for _ in range(2):  # warm-up
-            api_sequence(traced.host)
-            api_sequence(dk.host)
-        open(trace, "w").close()
-        seq = {"dockyardd (traced)": [], "dockerd": []}
-        for _ in range(n):
-            seq["dockyardd (traced)"].append(api_sequence(traced.host))
-            seq["dockerd"].append(api_sequence(dk.host))
-        tables = {k: step_table(v) for k, v in seq.items()}
+        tables, table, timeline = traced_comparison(traced, dk, n, trace)
         b.details["api_steps_median_s"] = tables
-        print(f"\n## breakdown 2: the API calls of `run --rm`, one by one (lean client in-process, median of {n})")
-        print(f"  {'step':42s} {'dockyardd':>10s} {'dockerd':>10s}")
-        for step in tables["dockerd"]:
-            print(f"  {step:42s} {ms(tables['dockyardd (traced)'].get(step, 0))} {ms(tables['dockerd'][step])}")
-
-        spans = read_trace(trace)
-        table, timeline = daemon_table(spans, seq["dockyardd (traced)"])
         b.details["daemon_spans_median_s"] = table
-        print(f"\n## breakdown 3: inside dockyardd (probes; per run: sum of each step's calls, median of {n})")
-        for name, v in sorted(table.items(), key=lambda kv: -kv[1]["median_s"]):
-            print(f"  {name:58s} {ms(v['median_s'])}  x{v['calls']:g}")
+        print_step_tables(tables, table, n, "breakdown 2: the API calls of `run --rm`, one by one",
+                          "breakdown 3: inside dockyardd")
         print("\n  timeline of the median run (offset from the client's first byte, duration):")
         for off, dur, name in timeline:
             print(f"    +{off * 1000:6.1f} ms  {dur * 1000:6.1f} ms  {name}")

@@ -34,14 +34,13 @@ from __future__ import annotations
 import json
 import os
 import pstats
-import resource
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt, precompile,
-                      python_env, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt,
+                      precompile, proc_cpu, python_env, run_output, summary)
 
 GIB = 1024 * MIB
 IMAGE = "bench-saveload:latest"
@@ -57,24 +56,6 @@ def make_context(d: Path, parts: int, part_mib: int) -> None:
         lines.append(f"COPY p{i}.bin /data/p{i}.bin")
     lines.append('CMD ["sh"]')
     (d / "Dockerfile").write_text("\n".join(lines) + "\n")
-
-
-LAST_CLI_CPU = [0.0]  # CPU seconds (user + sys) of the last process run by run()
-
-
-def run(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
-    """Run a command; return (wall seconds, combined output). Raises on non-zero exit."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout)
-    dt = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAST_CLI_CPU[0] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    out = r.stdout.decode(errors="replace")
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")
-    return dt, out
 
 
 def image_id(eng: Engine, ref: str) -> str | None:
@@ -115,13 +96,6 @@ def du(path: Path) -> int:
         dirs[:] = [d for d in dirs if os.lstat(os.path.join(root, d)).st_dev == dev]
     return total
 
-
-def cpu_seconds(pid: int) -> float:
-    """CPU (user + system) of a daemon and of its children it has reaped (dockerd's docker-untar and
-    docker-applyLayer helpers, runc calls), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_hwm(pid: int) -> int:
@@ -170,7 +144,7 @@ def main() -> None:
         denv = dict(base_env(), DOCKER_BUILDKIT="0")
         build = {}
         for eng in (dk, dy):
-            dt, _ = run(eng.docker_argv("build", "-t", IMAGE, str(ctx)), denv)
+            dt, _ = run_output(eng.docker_argv("build", "-t", IMAGE, str(ctx)), denv)
             build[eng.kind] = dt
             info = image_info(eng, IMAGE)
             b.details[f"{eng.kind}_image"] = info
@@ -186,8 +160,8 @@ def main() -> None:
         # other image but busybox, load it back (same ID); from then on the image has no parents anywhere.
         prep = b.scratch / "prep.tar"
         for eng in (dk, dy):
-            run(eng.docker_argv("save", "-o", str(prep), IMAGE), base_env())
-            run(eng.docker_argv("rmi", IMAGE), base_env())
+            run_output(eng.docker_argv("save", "-o", str(prep), IMAGE), base_env())
+            run_output(eng.docker_argv("rmi", IMAGE), base_env())
             extra = leftovers(eng)
             if extra:
                 print(f"# {eng.kind}: {len(extra)} image(s) left after rmi of {IMAGE} (intermediate images of the "
@@ -201,7 +175,7 @@ def main() -> None:
                         break
             if leftovers(eng):
                 raise RuntimeError(f"{eng.kind}: images other than busybox remain: {leftovers(eng)}")
-            run(eng.docker_argv("load", "-i", str(prep)), base_env())
+            run_output(eng.docker_argv("load", "-i", str(prep)), base_env())
             if image_id(eng, IMAGE) != orig[eng.kind]:
                 raise RuntimeError(f"{eng.kind}: reloaded image has ID {image_id(eng, IMAGE)}, not {orig[eng.kind]}")
             prep.unlink()
@@ -226,13 +200,13 @@ def main() -> None:
         def do_save(n: str) -> float:
             mk, env, eng = variants[n]
             files[n].unlink(missing_ok=True)
-            dt, _ = run(mk("save", "-o", str(files[n]), IMAGE), env)
+            dt, _ = run_output(mk("save", "-o", str(files[n]), IMAGE), env)
             sizes[n] = files[n].stat().st_size
             return dt
 
         def do_load(n: str) -> float:
             mk, env, eng = variants[n]
-            _, out = run(mk("rmi", IMAGE), env)
+            _, out = run_output(mk("rmi", IMAGE), env)
             lines = out.splitlines()
             rmi_out[n].append(f"{sum(ln.startswith('Untagged') for ln in lines)} untagged, "
                               f"{sum(ln.startswith('Deleted') for ln in lines)} deleted")
@@ -242,7 +216,7 @@ def main() -> None:
                 raise RuntimeError(f"{n}: images other than busybox remain after rmi: {leftovers(eng)}")
             if eng.kind not in du_after_rmi:
                 du_after_rmi[eng.kind] = du(data_roots[eng.kind])
-            dt, out = run(mk("load", "-i", str(files[n])), env)
+            dt, out = run_output(mk("load", "-i", str(files[n])), env)
             got = image_id(eng, IMAGE)
             if got != orig[eng.kind]:
                 raise RuntimeError(f"{n}: loaded image has ID {got}, expected {orig[eng.kind]}; load said:\n{out}")
@@ -261,10 +235,10 @@ def main() -> None:
                 k = r % len(names)
                 for n in names[k:] + names[:k]:
                     eng = variants[n][2]
-                    c0 = cpu_seconds(eng.pid)
+                    c0 = sum(proc_cpu(eng.pid))
                     dt = fn(n)
-                    dc = cpu_seconds(eng.pid) - c0
-                    cc = LAST_CLI_CPU[0]
+                    dc = sum(proc_cpu(eng.pid)) - c0
+                    cc = LAST_CPU[0]
                     tag = "warm-up" if r < args.warmup else f"run {r - args.warmup + 1}"
                     extra = f", file {fmt(sizes[n], 'B')}" if op == "save" else f", rmi: {rmi_out[n][-1]}, ID same"
                     print(f"  {n:40s} {tag:8s} {dt:7.2f} s   (CPU: daemon {dc:.2f} s, CLI {cc:.2f} s{extra})",
@@ -321,7 +295,7 @@ def main() -> None:
                                ("save", ["save", "-o", str(saves / "prof.tar"), IMAGE]),
                                ("rmi", ["rmi", IMAGE]),
                                ("load", ["load", "-i", str(saves / "prof.tar")])):
-                dt, _ = run(pd.docker_argv(*argv), base_env())
+                dt, _ = run_output(pd.docker_argv(*argv), base_env())
                 print(f"# profiled dockyardd: {what} {dt:.2f} s (under cProfile)")
             pd.stop()
             print("\n## dockyardd under cProfile, load + save + rmi + load (+ start-up): top 30 by own time")

@@ -149,6 +149,7 @@ class Daemon:
         return ident
 
     async def start(self) -> None:
+        check_hosts(self.cfg)
         if self.metrics_app is not None:  # first: a taken metrics port stops the daemon before it touches anything
             await self._serve_metrics(self.cfg.metrics_addr)
         self.watcher.start()
@@ -188,13 +189,8 @@ class Daemon:
             await site.start()
             os.chmod(path, 0o660)
         elif u.scheme in ("tcp", "https"):
-            if not (self.cfg.tls or self.cfg.tlsverify):
-                raise StartupError(f"refusing to serve {host} without TLS: add --tlsverify, --tlscacert, "
-                                   f"--tlscert and --tlskey")
             site = web.TCPSite(self.runner, u.hostname or "0.0.0.0", u.port or 2376, ssl_context=tls_context(self.cfg))
             await site.start()
-        else:
-            raise StartupError(f"unsupported host {host!r}: use unix:///path or tcp://addr:port")
         log.info("API listening on %s", host)
 
     async def stop(self) -> None:
@@ -224,6 +220,18 @@ async def _serve(cfg: DaemonConfig) -> None:
     await daemon.stop()
 
 
+def check_hosts(cfg: DaemonConfig) -> None:
+    """Refuse a --host we would not serve before anything is set up (no bridge, no firewall table)."""
+    for host in cfg.hosts:
+        scheme = urlparse(host).scheme
+        if scheme in ("tcp", "https"):
+            if not (cfg.tls or cfg.tlsverify):
+                raise StartupError(f"refusing to serve {host} without TLS: add --tlsverify, --tlscacert, "
+                                   f"--tlscert and --tlskey")
+        elif scheme != "unix":
+            raise StartupError(f"unsupported host {host!r}: use unix:///path or tcp://addr:port")
+
+
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO, stream=sys.stderr,
@@ -232,6 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     if os.geteuid() != 0:
         sys.exit("dockyardd: must run as root")
     try:
+        check_hosts(cfg)
         lock_fd = lock_data_root(cfg.data_root)
     except StartupError as e:
         sys.exit(f"dockyardd: {e}")

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, NamedTuple
 
 from dockyard import errdefs
-from dockyard.util import safepath
+from dockyard.util import gopath, safepath
 
 __all__ = ["AppliedLayer", "Change", "apply_layer", "write_diff", "export_tree", "changes"]
 
@@ -692,40 +692,6 @@ def _next_header(ts: _TarStream) -> _Header | None:
     return h
 
 
-def _go_clean(name: str) -> str:
-    """Go's path.Clean (tar-split keys duplicates on it)."""
-    if not name:
-        return "."
-    rooted = name.startswith("/")
-    out: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(part)
-    s = "/".join(out)
-    return ("/" + s) if rooted else (s or ".")
-
-
-def _rooted(name: str) -> str:
-    """``name`` as a path relative to the layer root: ``..`` can't climb above it."""
-    out: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(part)
-    return "/".join(out)
-
-
 # --------------------------------------------------------------------------
 # applying
 
@@ -849,7 +815,7 @@ class _Applier:
             name = h.name
             if ("/." in name or "//" in name or name.startswith((".", "/")) or name.endswith("/")
                     or not name):
-                key, rel = _go_clean(name), _rooted(name)
+                key, rel = gopath.clean(name), gopath.within_root(name)
             else:
                 key = rel = name  # already clean: the common case, kept fast
             if key in self.seen:
@@ -949,7 +915,7 @@ class _Applier:
         self.created.add(rel)
 
     def _hardlink(self, h: _Header, rel: str, pfd: int, base: str, atime: int, mtime: int) -> None:
-        target = _rooted(h.linkname)
+        target = gopath.within_root(h.linkname)
         self.op = ("link", "/" + target, "/" + rel)
         if not target:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))

@@ -57,9 +57,9 @@ from dockyard.runtime.users import resolve_user
 from dockyard.services import container_security as csec
 from dockyard.services.containers import Container, ContainerService
 from dockyard.services.events import EventBus, label_attributes
-from dockyard.services.archive_tar import (Checker, TarGuard, TreeTar, chown_all, go_base, go_clean, go_dir,
-                                           go_join, go_split)
+from dockyard.services.archive_tar import Checker, TarGuard, TreeTar, chown_all
 from dockyard.util import aiopipe, safepath
+from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join, split as go_split
 
 __all__ = ["ArchiveService", "PathStat", "go_mode", "go_time", "abs_path", "encode_stat"]
 

@@ -9,8 +9,8 @@
 * :class:`TarGuard` sits between a request body and
   :func:`dockyard.image.archive.apply_layer`, checking each header as it
   streams by with :class:`Checker` (dockerd's ``Unpack`` rules and words).
-* Go's path functions (``filepath.Clean``, ``Base``, ``Dir``, ``Join``,
-  ``Split``) that the copy rules are written in.
+
+The copy rules are written in Go's path functions (:mod:`dockyard.util.gopath`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import BinaryIO, Callable, Protocol
 
 from dockyard import errdefs
 from dockyard.util import safepath
+from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join, within_root
 
 CHUNK = 1 << 20
 BLOCK = 512
@@ -45,54 +46,7 @@ class Root(Protocol):
 
 
 # --------------------------------------------------------------------------
-# Go's path functions
-
-
-def go_clean(path: str) -> str:
-    """Go's ``filepath.Clean``."""
-    if not path:
-        return "."
-    rooted = path.startswith("/")
-    out: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(part)
-    s = "/".join(out)
-    return ("/" + s) if rooted else (s or ".")
-
-
-def go_base(path: str) -> str:
-    """Go's ``filepath.Base``."""
-    if not path:
-        return "."
-    path = path.rstrip("/")
-    if not path:
-        return "/"
-    return path.rpartition("/")[2]
-
-
-def go_dir(path: str) -> str:
-    """Go's ``filepath.Dir``."""
-    return go_clean(path[:path.rfind("/") + 1])
-
-
-def go_join(*parts: str) -> str:
-    """Go's ``filepath.Join``."""
-    s = "/".join(p for p in parts if p)
-    return go_clean(s) if s else ""
-
-
-def go_split(path: str) -> tuple[str, str]:
-    """Go's ``filepath.Split``: (directory with its trailing slash, last element)."""
-    i = path.rfind("/")
-    return path[:i + 1], path[i + 1:]
+# Go's quoting
 
 
 def go_quote(s: str) -> str:
@@ -636,19 +590,6 @@ class TarGuard:
         self._skip = 0 if typ in _HEADER_ONLY else size + (-size % BLOCK)
 
 
-def _rooted(name: str) -> str:
-    out: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(part)
-    return "/".join(out)
-
-
 class Checker:
     """dockerd's per-entry ``Unpack`` checks against the target directory ``dest`` (fd ``dfd``)."""
 
@@ -666,7 +607,7 @@ class Checker:
         path = go_join(self.dest, name)
         if not self._inside(path):
             raise Refused(f"{go_quote(name)} is outside of {go_quote(self.dest)}")
-        rel = _rooted(name)
+        rel = within_root(name)
         if self.no_overwrite:
             st = self._lstat(rel)
             if st is not None:

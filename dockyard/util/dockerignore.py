@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from dockyard.errdefs import InvalidArgument
+from dockyard.util.gopath import clean  # Go's path.Clean; also what callers use from here
 
 __all__ = ["Matcher", "Pattern", "build_files_to_remove", "clean", "from_patterns", "keep_build_files",
            "load", "read_patterns", "walk"]
@@ -54,28 +55,6 @@ def _trim_space(s: str) -> str:
     while j > i and s[j - 1] in _GO_SPACES:
         j -= 1
     return s[i:j]
-
-
-def clean(path: str) -> str:
-    """Go's ``path.Clean``: the shortest equivalent slash path (``""`` → ``"."``)."""
-    if path == "":
-        return "."
-    rooted = path.startswith("/")
-    out: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(part)
-    s = "/".join(out)
-    if rooted:
-        return "/" + s
-    return s or "."
 
 
 # --------------------------------------------------------------------------- Go's filepath.Match, for validation

@@ -21,9 +21,10 @@ Problems are collected per operation (one example per kind) and reported togethe
 operation's examples are done, as the test's teardown error; a hang fails at once.
 
 Bounded: a fixed seed, deterministic generation, ``MAX_EXAMPLES`` cases per operation (the examples
-and coverage phases are off, no shrinking), and a global ``BUDGET`` in seconds after which the
-remaining operations are skipped. ``DOCKYARD_FUZZ_EXAMPLES`` / ``DOCKYARD_FUZZ_BUDGET`` raise them
-for a longer local run.
+and coverage phases are off, no shrinking), and a ``BUDGET`` in seconds shared out equally among the
+operations: once an operation has used its share, its remaining generated cases are not sent (so a
+slow operation cannot starve the others, and every operation is fuzzed on every run).
+``DOCKYARD_FUZZ_EXAMPLES`` / ``DOCKYARD_FUZZ_BUDGET`` raise them for a longer local run.
 
 ``test_fuzz_finding`` pins what earlier fuzz runs found, as plain requests on the session engine, so
 they run against the oracle too (``DOCKYARD_TEST_HOST``).
@@ -100,7 +101,7 @@ CONFIG = schemathesis.Config.from_dict({
 schema = schemathesis.openapi.from_path(str(SPEC), config=CONFIG).include(
     lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in OPERATIONS)
 
-_START: list[float] = []  # when the scratch engine came up: the budget counts from there
+_SPENT: dict[str, float] = {}  # seconds each operation's cases have taken so far
 
 LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
 
@@ -182,7 +183,6 @@ def scratch(tmp_path_factory):
         assert r.returncode == 0, r.stderr
         s = Scratch(engine)
         s.ensure()
-        _START.append(time.monotonic())
         yield s
         # the daemon still answers, and everything the fuzzer left can be removed
         r = s.session.get(f"{s.base}/_ping", timeout=10)
@@ -193,14 +193,6 @@ def scratch(tmp_path_factory):
         assert s.api("GET", "/containers/json", all=1).json() == []
     finally:
         cleanup_engine(engine)
-
-
-@pytest.fixture(autouse=True)
-def _budget(request):
-    if request.node.name.startswith("test_fuzz_finding"):
-        return
-    if _START and time.monotonic() - _START[0] > BUDGET:
-        pytest.skip(f"fuzz time budget of {BUDGET:.0f}s used up")
 
 
 @pytest.fixture
@@ -328,12 +320,19 @@ def _problem(case, kwargs, resp, body: bytes) -> tuple[tuple, str] | None:
                      suppress_health_check=list(hypothesis.HealthCheck), print_blob=False,
                      phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
 def test_fuzz(case, scratch, findings):
-    scratch.ensure()
-    for label, override in list(_variants(case, scratch)):
-        kwargs, resp, body = _send(scratch, case, label, override)
-        problem = _problem(case, kwargs, resp, body)
-        if problem and problem[0] not in findings:
-            findings[problem[0]] = problem[1]
+    op = f"{case.method} {case.path}"
+    if _SPENT.get(op, 0.0) > BUDGET / len(OPERATIONS):
+        return  # this operation's share of the budget is used: its later cases are not sent
+    t0 = time.monotonic()
+    try:
+        scratch.ensure()
+        for label, override in list(_variants(case, scratch)):
+            kwargs, resp, body = _send(scratch, case, label, override)
+            problem = _problem(case, kwargs, resp, body)
+            if problem and problem[0] not in findings:
+                findings[problem[0]] = problem[1]
+    finally:
+        _SPENT[op] = _SPENT.get(op, 0.0) + time.monotonic() - t0
 
 
 # -- what fuzz runs found, pinned -------------------------------------------------------------

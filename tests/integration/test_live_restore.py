@@ -76,9 +76,18 @@ def test_tcp_without_tls_is_refused(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--data-root", str(tmp_path / "d"),
-                        "--host", "tcp://127.0.0.1:23750"], capture_output=True, text=True, timeout=30)
-    assert r.returncode != 0 and "TLS" in r.stderr
+    tag = os.urandom(4).hex()
+    try:
+        r = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--data-root", str(tmp_path / "d"),
+                            "--host", "tcp://127.0.0.1:23750", "--bridge-name", f"dyt{tag}",
+                            "--nft-table", f"dyt_{tag}"], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and "TLS" in r.stderr
+        # refused before anything was set up: no bridge, no firewall table
+        assert subprocess.run(["ip", "link", "show", f"dyt{tag}"], capture_output=True).returncode != 0
+        assert subprocess.run(["nft", "list", "table", "inet", f"dyt_{tag}"], capture_output=True).returncode != 0
+    finally:
+        subprocess.run(["ip", "link", "delete", f"dyt{tag}"], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "inet", f"dyt_{tag}"], capture_output=True)
 
 
 def test_clean_shutdown_keeps_containers_too(own_engine):

@@ -17,6 +17,7 @@ from dockyard import errdefs
 from dockyard.cli.commands import cp
 from dockyard.services import archive as sa
 from dockyard.services import archive_tar as at
+from dockyard.util import gopath
 
 
 # ---------------------------------------------------------------- paths as dockerd cleans them
@@ -31,11 +32,16 @@ def test_abs_path_keeps_a_trailing_slash_or_dot(path, want):
 
 
 def test_go_path_functions():
-    assert (at.go_base("/d/"), at.go_base("/"), at.go_base(""), at.go_base("/d/.")) == ("d", "/", ".", ".")
-    assert (at.go_dir("/a/b"), at.go_dir("/a"), at.go_dir("a")) == ("/a", "/", ".")
-    assert at.go_split("/a/b/") == ("/a/b/", "")
-    assert at.go_join("/tmp", "/etc") == "/tmp/etc"
-    assert at.go_join("/tmp", "../x") == "/x"
+    assert (gopath.base("/d/"), gopath.base("/"), gopath.base(""), gopath.base("/d/.")) == ("d", "/", ".", ".")
+    assert (gopath.dir("/a/b"), gopath.dir("/a"), gopath.dir("a")) == ("/a", "/", ".")
+    assert gopath.split("/a/b/") == ("/a/b/", "")
+    assert gopath.join("/tmp", "/etc") == "/tmp/etc"
+    assert gopath.join("/tmp", "../x") == "/x"
+    assert gopath.join("", "") == ""
+    assert (gopath.clean(""), gopath.clean("a/../.."), gopath.clean("/../a//b/./")) == (".", "..", "/a/b")
+    # a tar entry's place under a root: ".." stops at the root, absolute names are taken as relative
+    assert [gopath.within_root(n) for n in ("a/../../b", "/etc/passwd", "./", "", "x//y/.")] == \
+        ["b", "etc/passwd", "", "", "x/y"]
 
 
 def test_go_file_mode_bits():

@@ -39,6 +39,7 @@ from dockyard.api.client import errors
 from dockyard.cli.common import PROG, StatusError, daemon_error
 from dockyard.cli.flags import BOOL, Flag, Spec
 from dockyard.util import safepath
+from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join
 
 CP = Spec(f"cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t{PROG} cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
           "Copy files/folders between a container and the local filesystem", [
@@ -68,42 +69,7 @@ class CopyInfo:
 
 
 # --------------------------------------------------------------------------
-# Go's path functions
-
-
-def go_clean(path: str) -> str:
-    if not path:
-        return "."
-    rooted = path.startswith("/")
-    out: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(part)
-    s = "/".join(out)
-    return ("/" + s) if rooted else (s or ".")
-
-
-def go_base(path: str) -> str:
-    if not path:
-        return "."
-    path = path.rstrip("/")
-    return path.rpartition("/")[2] if path else "/"
-
-
-def go_dir(path: str) -> str:
-    return go_clean(path[:path.rfind("/") + 1])
-
-
-def go_join(*parts: str) -> str:
-    s = "/".join(p for p in parts if p)
-    return go_clean(s) if s else ""
+# Path rules (in Go's path functions, util/gopath.py)
 
 
 def _specifies_current_dir(path: str) -> bool:
