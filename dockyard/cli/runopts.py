@@ -11,6 +11,7 @@ docker's ``opts``/``go-units``/``go-connections`` packages.
 
 from __future__ import annotations
 
+from dockyard.util import units
 from dockyard.util.lazyre import LazyRe
 import os
 
@@ -23,32 +24,14 @@ class OptionError(ValueError):
 
 # -- value parsers (raise ValueError with docker's text; flags.py wraps it) ----
 
-_BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-_DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000 ** 5}
-_SIZE_RE = LazyRe(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-
-
-def _parse_size(s: str, mult: dict) -> int:
-    """go-units parseSize (v0.4, as in the docker 20.10 CLI): '64m', '1.5 GiB', '10'."""
-    m = _SIZE_RE.match(s)
-    if not m:
-        raise ValueError(f"invalid size: '{s}'")
-    if m.group(1).count(".") > 1:
-        raise ValueError(f'strconv.ParseFloat: parsing "{m.group(1)}": invalid syntax')
-    size = float(m.group(1))
-    if m.group(3):
-        size *= mult[m.group(3).lower()]
-    return int(size)
-
-
 def ram_in_bytes(s: str) -> int:
     """go-units RAMInBytes: '64m' -> 67108864 (binary multiples)."""
-    return _parse_size(s, _BINARY)
+    return units.parse_size(s, binary=True)
 
 
 def from_human_size(s: str) -> int:
     """go-units FromHumanSize: '1mb' -> 1000000 (decimal multiples)."""
-    return _parse_size(s, _DECIMAL)
+    return units.parse_size(s, binary=False)
 
 
 def mem_swap(s: str) -> int:
@@ -56,7 +39,12 @@ def mem_swap(s: str) -> int:
 
 
 def nano_cpus(s: str) -> int:
-    """--cpus: a decimal number of CPUs -> NanoCpus."""
+    """--cpus: a decimal number of CPUs -> NanoCpus (Go's big.Rat: also '1/2', '5e-1')."""
+    whole, dot, frac = s.partition(".")
+    if units.ascii_digits(whole) and (not dot or units.ascii_digits(frac)):  # the usual '0.5', '2': no fractions import
+        if frac[9:].strip("0"):
+            raise ValueError("value is too precise")
+        return int(whole) * 10 ** 9 + int(frac[:9].ljust(9, "0"))
     from fractions import Fraction
 
     try:

@@ -51,7 +51,7 @@ from dockyard import errdefs
 from dockyard.services.events import EventBus
 from dockyard.store import mount as mnt
 from dockyard.store.metadata import MetadataDB, dumps
-from dockyard.util import ids
+from dockyard.util import ids, units
 from dockyard.util.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -454,20 +454,12 @@ def check_options(name: str, opts: dict | None) -> None:
             raise errdefs.InvalidArgument(f"create {name}: quota size requested but no quota support")
 
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?\Z")
-
-
 def ram_in_bytes(text: str) -> int | None:
     """go-units ``RAMInBytes`` ("10m", "1.5GiB"); None when it is not a size."""
-    m = _SIZE.match(text)
-    if not m:
-        return None
     try:
-        value = float(m.group(1))
+        return units.parse_size(text, binary=True)
     except ValueError:
         return None
-    unit = (m.group(2) or "").lower()
-    return int(value * (1024 ** " kmgtp".index(unit) if unit else 1))
 
 
 def parse_mount_options(options: str) -> tuple[int, str]:

@@ -56,3 +56,39 @@ def bytes_size(size: float) -> str:
         size /= 1024.0
         i += 1
     return f"{_go_g(size, 4)}{_BINARY[i]}"
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def ascii_digits(s: str) -> bool:
+    return bool(s) and all(c in _ASCII_DIGITS for c in s)  # Go's \d: ASCII only
+
+
+def parse_size(s: str, binary: bool) -> int:
+    """go-units parseSize (v0.4, as in the docker 20.10 CLI): '64m', '1.5 GiB', '10'; ``binary``: RAMInBytes'
+    multiples of 1024, else FromHumanSize's of 1000.
+
+    Its regexp ``^(\\d+(\\.\\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$``, matched by hand: compiling it would
+    cost every ``run -m`` the import of ``re``."""
+    end = 0
+    while end < len(s) and (s[end] in _ASCII_DIGITS or s[end] == "."):
+        end += 1
+    number, rest = s[:end], s[end:]
+    if rest[:1] == " ":
+        rest = rest[1:]
+    unit = ""
+    if rest[:1] and rest[0] in "kKmMgGtTpP":
+        unit, rest = rest[0].lower(), rest[1:]
+    if rest[:1] in ("i", "I"):
+        rest = rest[1:]
+    if rest[:1] in ("b", "B"):
+        rest = rest[1:]
+    if rest or not all(ascii_digits(part) for part in number.split(".")):
+        raise ValueError(f"invalid size: '{s}'")
+    if number.count(".") > 1:
+        raise ValueError(f'strconv.ParseFloat: parsing "{number}": invalid syntax')
+    size = float(number)
+    if unit:
+        size *= (1024 if binary else 1000) ** " kmgtp".index(unit)
+    return int(size)

@@ -117,7 +117,7 @@ def test_read_kv_file_rejects_whitespace_in_names(tmp_path):
 
 @pytest.mark.parametrize("value,expected", [
     ("64m", 64 << 20), ("1g", 1 << 30), ("1.5k", 1536), ("10", 10), ("1KiB", 1024), ("1kb", 1024),
-    ("2 MB", 2 << 20), ("7b", 7),
+    ("2 MB", 2 << 20), ("7b", 7), ("0.5g", 1 << 29), ("1024KiB", 1 << 20), ("1P", 1 << 50),
 ])
 def test_ram_in_bytes(value, expected):
     assert ram_in_bytes(value) == expected
@@ -125,7 +125,9 @@ def test_ram_in_bytes(value, expected):
 
 @pytest.mark.parametrize("value,message", [
     ("12x", "invalid size: '12x'"), ("abc", "invalid size: 'abc'"), ("1kbb", "invalid size: '1kbb'"),
-    ("1.2.3m", 'strconv.ParseFloat: parsing "1.2.3": invalid syntax'),
+    ("1.2.3m", 'strconv.ParseFloat: parsing "1.2.3": invalid syntax'), ("", "invalid size: ''"),
+    ("1.", "invalid size: '1.'"), (".5m", "invalid size: '.5m'"), ("3  m", "invalid size: '3  m'"),
+    ("1e3", "invalid size: '1e3'"), ("\u0663m", "invalid size: '\u0663m'"),  # Go's \d is ASCII only
 ])
 def test_ram_in_bytes_errors(value, message):
     with pytest.raises(ValueError) as e:
@@ -137,6 +139,10 @@ def test_other_units():
     assert from_human_size("1mb") == 1_000_000
     assert mem_swap("-1") == -1
     assert nano_cpus("1.5") == 1_500_000_000
+    assert [nano_cpus(v) for v in ("0.5", "2", "1.000000001", "1.50000000000", "1/2", "5e-1")] == [
+        500_000_000, 2_000_000_000, 1_000_000_001, 1_500_000_000, 500_000_000, 500_000_000]
+    with pytest.raises(ValueError, match="value is too precise"):
+        nano_cpus("1.0000000001")
     with pytest.raises(ValueError, match="failed to parse abc as a rational number"):
         nano_cpus("abc")
 
