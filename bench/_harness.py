@@ -272,7 +272,7 @@ def run_cmd(argv: list[str], env: dict, timeout: float = 120, input: bytes | Non
     return dt
 
 
-LAST_CPU = [0.0]  # CPU seconds (user + sys) of the last process run_output ran
+LAST_CPU = [0.0, 0.0]  # CPU seconds (user + sys, and sys alone) of the last process run_output ran
 
 
 def run_output(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
@@ -284,7 +284,7 @@ def run_output(argv: list[str], env: dict, timeout: float = 900) -> tuple[float,
                        timeout=timeout)
     dt = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAST_CPU[0] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    LAST_CPU[:] = [(ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), ru1.ru_stime - ru0.ru_stime]
     out = r.stdout.decode(errors="replace")
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")

@@ -54,16 +54,14 @@ import hashlib
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
-import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, precompile,
-                      proc_cpu, python_env, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, precompile,
+                      proc_cpu, python_env, run_output, summary)
 
 GIB = 1024 * MIB
 IMAGE = "busybox:latest"
@@ -74,28 +72,10 @@ DIRS_PER_TOP = 10
 
 # -- processes -------------------------------------------------------------------------------------
 
-LAST_CLI_CPU = [0.0, 0.0]  # CPU seconds (user + sys, sys) of the last process run by run()
-
-
-def run(argv: list[str], env: dict, timeout: float = 900) -> tuple[float, str]:
-    """Run a command; return (wall seconds, stdout + stderr). Raises on non-zero exit."""
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout)
-    dt = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAST_CLI_CPU[:] = [(ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), ru1.ru_stime - ru0.ru_stime]
-    out = r.stdout.decode(errors="replace")
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}:\n{out[-3000:]}")
-    return dt, out
-
-
 
 def dk(eng: Engine, *args: str) -> str:
     """The docker CLI against ``eng``, untimed; its output."""
-    return run(eng.docker_argv(*args), base_env())[1]
+    return run_output(eng.docker_argv(*args), base_env())[1]
 
 
 def container_pid(eng: Engine, name: str) -> int:
@@ -329,7 +309,7 @@ def bench_cp(b: Bench, args, dy: Engine, dkd: Engine, mode: str) -> None:
     sources = {}
     for eng in (dkd, dy):
         name = new_container(eng, "running")
-        run(eng.docker_argv("cp", str(src), f"{name}:/data"), base_env())
+        run_output(eng.docker_argv("cp", str(src), f"{name}:/data"), base_env())
         verify_in_container(eng, name, "running", f"{eng.kind} source container")
         sources[eng.kind] = name
 
@@ -346,10 +326,10 @@ def bench_cp(b: Bench, args, dy: Engine, dkd: Engine, mode: str) -> None:
             argv = mk("cp", f"{sources[eng.kind]}:/data", str(dest))
         os.sync()
         c0 = proc_cpu(eng.pid)
-        dt, out = run(argv, env)
+        dt, out = run_output(argv, env)
         c1 = proc_cpu(eng.pid)
         du, ds = c1[0] - c0[0], c1[1] - c0[1]
-        cc, cs = LAST_CLI_CPU
+        cc, cs = LAST_CPU
         if direction == "in":
             meta = verify_in_container(eng, name, state, what)
             dk(eng, "rm", "-f", name)
@@ -365,8 +345,8 @@ def bench_cp(b: Bench, args, dy: Engine, dkd: Engine, mode: str) -> None:
         """`cp -a` of the tree on the same filesystem, no engine: what writing it costs there."""
         dest = out_dir / fresh_name()
         os.sync()
-        dt, _ = run(["cp", "-a", str(src), str(dest)], base_env())
-        cc, cs = LAST_CLI_CPU
+        dt, _ = run_output(["cp", "-a", str(src), str(dest)], base_env())
+        cc, cs = LAST_CPU
         tree.check(str(dest), "floor")
         shutil.rmtree(dest)
         print(f"  {FLOOR:44s} {tag:8s} {dt:7.2f} s  {tree.bytes / MIB / dt:5.0f} MiB/s  (CPU: cp {cc:5.2f} s "
@@ -501,7 +481,7 @@ def bench_volumes(b: Bench, args, dy: Engine, dkd: Engine) -> None:
     for r in range(args.vol_warmup + args.vol_runs):
         k = r % len(names)
         for v in names[k:] + names[:k]:
-            dt, _ = run(*variants[v])
+            dt, _ = run_output(*variants[v])
             if r >= args.vol_warmup:
                 res[v].append(dt)
     med = {v: statistics.median(x) for v, x in res.items()}
@@ -542,7 +522,7 @@ def bench_volumes(b: Bench, args, dy: Engine, dkd: Engine) -> None:
                 before = volume_names(eng)
                 if any(x.startswith(p) for x in before):
                     raise RuntimeError(f"{eng.kind}: volumes {p}* exist already")
-                dt, _ = run(mk("run", "--rm", *vol_flags(p, n), IMAGE, "true"), env)
+                dt, _ = run_output(mk("run", "--rm", *vol_flags(p, n), IMAGE, "true"), env)
                 got = {x for x in volume_names(eng) - before if x.startswith(p)}
                 if len(got) != n:
                     raise RuntimeError(f"{c}: the first-use run made {len(got)} volumes, not {n}")
@@ -573,7 +553,7 @@ def trace_volumes(b: Bench, args, prefix: str, n: int) -> None:
     for r in range(2 + args.vol_runs):
         for k, argv in (list(kinds.items()) if r % 2 == 0 else list(kinds.items())[::-1]):
             t0 = time.time()
-            run(argv, base_env())
+            run_output(argv, base_env())
             if r >= 2:
                 windows[k].append((t0, time.time()))
     time.sleep(0.5)

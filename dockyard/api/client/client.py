@@ -17,9 +17,10 @@ errors of ``errors.py``; per-resource helpers live in ``resources.py``.
 
 from __future__ import annotations
 
-from . import jsonc as _json
+import _socket
 
 from . import errors
+from . import jsonc as _json
 from .transport import connector, default_host, parse_host
 from .wire import Connection, Response
 
@@ -317,10 +318,23 @@ class Pending:
         """Wait up to ``timeout`` seconds for the response to start arriving."""
         if self._response is not None:
             return True
+        sock = self.conn.sock
+        if type(sock) is _socket.socket:  # a plain socket: peek at it (no select import on the CLI's path)
+            old = sock.gettimeout()
+            try:
+                sock.settimeout(timeout)
+                sock.recv(1, _socket.MSG_PEEK)
+            except TimeoutError:
+                return False
+            except OSError:
+                return True
+            finally:
+                sock.settimeout(old)
+            return True
         import select
 
         try:
-            r, _, _ = select.select([self.conn.sock], [], [], timeout)
+            r, _, _ = select.select([sock], [], [], timeout)
         except (OSError, ValueError):
             return True
         return bool(r)
