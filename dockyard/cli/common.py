@@ -16,6 +16,15 @@ class StatusError(Exception):
         self.message = message
 
 
+def parse_command(spec, prog: str, argv: list[str]):
+    """A command's (opts, args) from ``spec`` (a flags.Spec); help or a usage error ends the command with
+    the status ``run_parse`` gives (0 after help, 125 for a bad flag, 1 for wrong arguments)."""
+    parsed = spec.run_parse(prog, argv)
+    if isinstance(parsed, int):
+        raise StatusError(parsed)
+    return parsed
+
+
 class Cli:
     """One CLI invocation: global options and a lazily made API client."""
 

@@ -20,7 +20,7 @@ import io
 import os
 import sys
 
-from dockyard.cli.common import PROG, StatusError
+from dockyard.cli.common import PROG, StatusError, parse_command
 from dockyard.cli.flags import BOOL, INT, LIST, STR, Flag, FlagError, Spec
 
 
@@ -128,10 +128,7 @@ def _strings(values: list[str]) -> list[str]:
 
 
 def _parse(prog: str, argv: list[str]):
-    parsed = BUILD.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(BUILD, prog, argv)
     if not opts.print_ast and len(args) != 1:
         e = FlagError(f'"{prog}" requires exactly 1 argument.', status=1)
         sys.stderr.write(f"{e}\nSee '{prog} --help'.\n\n{BUILD.usage_line(prog)}\n\n{BUILD.short}\n")

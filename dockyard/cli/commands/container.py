@@ -7,8 +7,8 @@ import os
 import sys
 
 from dockyard.api.client import errors
-from dockyard.cli.common import (PROG, StatusError, daemon_error, filter_value, filters_json, for_each,
-                                 no_such)
+from dockyard.cli.common import (PROG, StatusError, daemon_error, filter_value, filters_json, for_each, no_such,
+                                 parse_command)
 from dockyard.cli.flags import BOOL, INT, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import human_size, tabwrite
 
@@ -51,15 +51,9 @@ PRUNE = Spec("prune [OPTIONS]", "Remove all stopped containers", [
 ], max_args=0)
 
 
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
-
 
 def cmd_stop(cli, prog, argv, spec=STOP, verb="stop"):
-    opts, args = _parse(spec, prog, argv)
+    opts, args = parse_command(spec, prog, argv)
     params = {"signal": opts.signal or None}
     if "time" in opts.changed:
         params["t"] = opts.time
@@ -72,26 +66,26 @@ def cmd_restart(cli, prog, argv):
 
 
 def cmd_kill(cli, prog, argv):
-    opts, args = _parse(KILL, prog, argv)
+    opts, args = parse_command(KILL, prog, argv)
     api = cli.api
     return for_each(cli, args, lambda n: api.post("/containers/{}/kill", n,
                                                   params={"signal": opts.signal or None}))
 
 
 def cmd_pause(cli, prog, argv):
-    _, args = _parse(PAUSE, prog, argv)
+    _, args = parse_command(PAUSE, prog, argv)
     api = cli.api
     return for_each(cli, args, lambda n: api.post("/containers/{}/pause", n))
 
 
 def cmd_unpause(cli, prog, argv):
-    _, args = _parse(UNPAUSE, prog, argv)
+    _, args = parse_command(UNPAUSE, prog, argv)
     api = cli.api
     return for_each(cli, args, lambda n: api.post("/containers/{}/unpause", n))
 
 
 def cmd_wait(cli, prog, argv):
-    _, args = _parse(WAIT, prog, argv)
+    _, args = parse_command(WAIT, prog, argv)
     api = cli.api
     status = 0
     for name in args:
@@ -112,7 +106,7 @@ def cmd_wait(cli, prog, argv):
 
 
 def cmd_rm(cli, prog, argv):
-    opts, args = _parse(RM, prog, argv)
+    opts, args = parse_command(RM, prog, argv)
     api = cli.api
     params = {"force": opts.force or None, "v": opts.volumes or None, "link": opts.link or None}
     status = 0
@@ -134,7 +128,7 @@ def cmd_rm(cli, prog, argv):
 
 
 def cmd_rename(cli, prog, argv):
-    _, args = _parse(RENAME, prog, argv)
+    _, args = parse_command(RENAME, prog, argv)
     old, new = args[0].strip(), args[1].strip()
     if not new:
         raise StatusError(1, "Error: neither old nor new names may be empty")
@@ -147,7 +141,7 @@ def cmd_rename(cli, prog, argv):
 
 
 def cmd_top(cli, prog, argv):
-    _, args = _parse(TOP, prog, argv)
+    _, args = parse_command(TOP, prog, argv)
     params = {"ps_args": " ".join(args[1:])} if len(args) > 1 else None
     top = cli.api.get("/containers/{}/top", args[0], params=params)
     lines = ["\t".join(top.get("Titles") or [])]
@@ -158,7 +152,7 @@ def cmd_top(cli, prog, argv):
 
 
 def cmd_diff(cli, prog, argv):
-    _, args = _parse(DIFF, prog, argv)
+    _, args = parse_command(DIFF, prog, argv)
     changes = cli.api.get("/containers/{}/changes", args[0]) or []
     kinds = {0: "C", 1: "A", 2: "D"}
     cli.write("".join(f"{kinds.get(c.get('Kind'), '?')} {c.get('Path')}\n" for c in changes))
@@ -166,7 +160,7 @@ def cmd_diff(cli, prog, argv):
 
 
 def cmd_export(cli, prog, argv):
-    opts, args = _parse(EXPORT, prog, argv)
+    opts, args = parse_command(EXPORT, prog, argv)
     if not opts.output and os.isatty(1):
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
     r = cli.api.stream("GET", "/containers/{}/export", args[0])
@@ -215,7 +209,7 @@ def prune_containers(cli, filters: list[str]) -> tuple[int, str]:
 
 
 def cmd_prune(cli, prog, argv):
-    opts, _ = _parse(PRUNE, prog, argv)
+    opts, _ = parse_command(PRUNE, prog, argv)
     space, output = 0, ""
     if opts.force or confirm(cli, "WARNING! This will remove all stopped containers."):
         space, output = prune_containers(cli, opts.filter)

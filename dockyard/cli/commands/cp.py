@@ -36,7 +36,7 @@ import threading
 from dataclasses import dataclass
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error
+from dockyard.cli.common import PROG, StatusError, daemon_error, parse_command
 from dockyard.cli.flags import BOOL, Flag, Spec
 from dockyard.util import safepath
 from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join
@@ -532,15 +532,8 @@ def untar(stream, dest: str, rebases: list[tuple[str, str]]) -> None:
 # the command
 
 
-def _parse(prog: str, argv: list[str]):
-    parsed = CP.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
-
-
 def cmd_cp(cli, prog, argv):
-    opts, args = _parse(prog, argv)
+    opts, args = parse_command(CP, prog, argv)
     src, dst = args
     if not src:
         raise StatusError(1, "source can not be empty")

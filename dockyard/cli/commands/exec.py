@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from dockyard.cli.common import PROG, StatusError, inspect_container
+from dockyard.cli.common import PROG, StatusError, inspect_container, parse_command
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 
 EXEC = Spec("exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", [
@@ -21,10 +21,7 @@ EXEC = Spec("exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a
 
 
 def cmd_exec(cli, prog, argv):
-    parsed = EXEC.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(EXEC, prog, argv)
     from dockyard.cli import stdio
     from dockyard.cli.runopts import OptionError, env_list
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, no_such, parse_filters
+from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, no_such, parse_command, parse_filters
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import go_time, human_size, rfc3339, since, tabwrite, truncate_id, ellipsis
 
@@ -56,12 +56,6 @@ IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Di
 HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
                    "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
 
-
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
 
 
 # -- references ----------------------------------------------------------------------
@@ -155,7 +149,7 @@ def _image_rows(img: dict, trunc: bool, digests: bool, now: float) -> list[Image
 
 
 def cmd_images(cli, prog, argv):
-    opts, args = _parse(IMAGES, prog, argv)
+    opts, args = parse_command(IMAGES, prog, argv)
     filters = parse_filters(opts.filter)
     if args:
         filters.setdefault("reference", {})[args[0]] = True
@@ -184,7 +178,7 @@ def cmd_images(cli, prog, argv):
 
 
 def cmd_tag(cli, prog, argv):
-    _, args = _parse(TAG, prog, argv)
+    _, args = parse_command(TAG, prog, argv)
     src, target = args
     try:
         validate_reference(target)
@@ -196,7 +190,7 @@ def cmd_tag(cli, prog, argv):
 
 
 def cmd_rmi(cli, prog, argv):
-    opts, args = _parse(RMI, prog, argv)
+    opts, args = parse_command(RMI, prog, argv)
     api = cli.api
     status = 0
     params = {"force": opts.force or None, "noprune": opts.no_prune or None}
@@ -222,7 +216,7 @@ def cmd_rmi(cli, prog, argv):
 def cmd_history(cli, prog, argv):
     from dockyard.cli.tables import Row
 
-    opts, args = _parse(HISTORY, prog, argv)
+    opts, args = parse_command(HISTORY, prog, argv)
     hist = cli.api.get("/images/{}/history", args[0]) or []
     trunc = not opts.no_trunc
     now = time.time()
@@ -277,7 +271,7 @@ def _print_progress(cli, messages) -> str | None:
 
 
 def cmd_import(cli, prog, argv):
-    opts, args = _parse(IMPORT, prog, argv)
+    opts, args = parse_command(IMPORT, prog, argv)
     source = args[0]
     repo, tag = (split_repo_tag(args[1]) if len(args) > 1 else ("", ""))
     if len(args) > 1:
@@ -310,7 +304,7 @@ def cmd_import(cli, prog, argv):
 
 
 def cmd_prune(cli, prog, argv):
-    opts, _ = _parse(PRUNE, prog, argv)
+    opts, _ = parse_command(PRUNE, prog, argv)
     from dockyard.cli.commands.container import confirm
 
     warning = ("WARNING! This will remove all images without at least one container associated to them."
@@ -341,7 +335,7 @@ def prune_images(cli, all_: bool, filters: list[str]) -> tuple[int, str]:
 
 def cmd_busybox_image(cli, prog, argv):
     """Import a busybox root filesystem (every applet, passwd/group) as an image with CMD ["sh"]."""
-    opts, _ = _parse(BUSYBOX, prog, argv)
+    opts, _ = parse_command(BUSYBOX, prog, argv)
     import io
 
     from dockyard.util.busyboxroot import write_rootfs_tar

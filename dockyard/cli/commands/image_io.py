@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from dockyard.cli.common import PROG, StatusError
+from dockyard.cli.common import PROG, StatusError, parse_command
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 
 SAVE = Spec("save [OPTIONS] IMAGE [IMAGE...]",
@@ -35,12 +35,6 @@ COMMIT = Spec("commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new ima
     Flag("pause", "p", BOOL, default=True, help="Pause container during commit (default true)"),
 ], max_args=2, interspersed=False, aliases=f"{PROG} container commit, {PROG} commit")
 
-
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
 
 
 def _isatty(f) -> bool:
@@ -68,7 +62,7 @@ def _copy(response, fd: int) -> None:
 # -- save ---------------------------------------------------------------------------------
 
 def cmd_save(cli, prog, argv):
-    opts, args = _parse(SAVE, prog, argv)
+    opts, args = parse_command(SAVE, prog, argv)
     if not opts.output and _isatty(cli.out):
         raise StatusError(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
     if opts.output:
@@ -120,7 +114,7 @@ def _validate_output_path(path: str) -> str:
 # -- load ---------------------------------------------------------------------------------
 
 def cmd_load(cli, prog, argv):
-    opts, _ = _parse(LOAD, prog, argv)
+    opts, _ = parse_command(LOAD, prog, argv)
     f = None
     if opts.input:
         try:
@@ -180,7 +174,7 @@ def commit_reference(ref: str) -> tuple[str, str]:
 
 
 def cmd_commit(cli, prog, argv):
-    opts, args = _parse(COMMIT, prog, argv)
+    opts, args = parse_command(COMMIT, prog, argv)
     if not args:  # cli.RequiresRangeArgs(1, 2)
         sys.stderr.write(f'"{prog}" requires at least 1 and at most 2 arguments.\nSee \'{prog} --help\'.\n\n'
                          f"{COMMIT.usage_line(prog)}\n\n{COMMIT.short}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error
+from dockyard.cli.common import PROG, StatusError, daemon_error, parse_command
 from dockyard.cli.flags import BOOL, STR, Flag, Spec
 from dockyard.cli.formatting import json_indent
 
@@ -93,10 +93,7 @@ def inspect_refs(cli, refs: list[str], fmt: str, getter) -> int:
 
 
 def cmd_inspect(cli, prog, argv):
-    parsed = INSPECT.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(INSPECT, prog, argv)
     kind = opts.type
     if kind and kind not in TYPES:
         raise StatusError(1, f'"{kind}" is not a valid value for --type')
@@ -109,18 +106,12 @@ def cmd_inspect(cli, prog, argv):
 
 
 def cmd_container_inspect(cli, prog, argv):
-    parsed = CONTAINER_INSPECT.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(CONTAINER_INSPECT, prog, argv)
     api = cli.api
     return inspect_refs(cli, args, opts.format, lambda r: _get_typed(api, "container", r, opts.size))
 
 
 def cmd_image_inspect(cli, prog, argv):
-    parsed = IMAGE_INSPECT.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(IMAGE_INSPECT, prog, argv)
     api = cli.api
     return inspect_refs(cli, args, opts.format, lambda r: _get_typed(api, "image", r, False))

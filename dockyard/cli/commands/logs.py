@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from dockyard.cli.common import PROG, StatusError, inspect_container
+from dockyard.cli.common import PROG, StatusError, inspect_container, parse_command
 from dockyard.cli.flags import BOOL, STR, Flag, Spec
 
 LOGS = Spec("logs [OPTIONS] CONTAINER", "Fetch the logs of a container", [
@@ -28,10 +28,7 @@ def _write(fd: int, data: bytes) -> None:
 
 
 def cmd_logs(cli, prog, argv):
-    parsed = LOGS.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(LOGS, prog, argv)
     from dockyard.cli.timestamps import get_timestamp
 
     params = {"stdout": True, "stderr": True, "follow": opts.follow or None,

@@ -8,7 +8,7 @@ them for an 80-column terminal (pflag wraps long descriptions).
 from __future__ import annotations
 
 from dockyard.api.client import errors
-from dockyard.cli.common import StatusError, daemon_error, filter_value, no_such, parse_filters
+from dockyard.cli.common import StatusError, daemon_error, filter_value, no_such, parse_command, parse_filters
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import tabwrite, truncate_id
 
@@ -83,12 +83,6 @@ def _valid_link(v: str) -> str:
 
     return valid_link(v)
 
-
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
 
 
 def _api(cli):
@@ -205,7 +199,7 @@ def consolidate_ipam(subnets: list[str], ranges: list[str], gateways: list[str],
 
 
 def cmd_create(cli, prog, argv):
-    opts, args = _parse(CREATE, prog, argv)
+    opts, args = parse_command(CREATE, prog, argv)
     ipam = consolidate_ipam(string_slice(opts.subnet), string_slice(opts.ip_range), string_slice(opts.gateway),
                             _kv_map(opts.aux_address))
     resp = _api(cli).create(
@@ -299,7 +293,7 @@ def _natural_key(n: dict):
 
 
 def cmd_ls(cli, prog, argv):
-    opts, _ = _parse(LS, prog, argv)
+    opts, _ = parse_command(LS, prog, argv)
     nets = list(_api(cli).list(_filters(opts.filter)))
     nets.sort(key=_natural_key)
     trunc = not opts.no_trunc
@@ -324,7 +318,7 @@ def cmd_ls(cli, prog, argv):
 # -- inspect ----------------------------------------------------------------------------
 
 def cmd_inspect(cli, prog, argv):
-    opts, args = _parse(INSPECT, prog, argv)
+    opts, args = parse_command(INSPECT, prog, argv)
     from dockyard.cli.commands.inspect import inspect_refs
 
     api = _api(cli)
@@ -348,7 +342,7 @@ INGRESS_WARNING = ("WARNING! Before removing the routing-mesh network, make sure
 def cmd_rm(cli, prog, argv):
     from dockyard.cli.commands.container import confirm
 
-    _, args = _parse(RM, prog, argv)
+    _, args = parse_command(RM, prog, argv)
     api = _api(cli)
     status = 0
     for name in args:
@@ -377,7 +371,7 @@ def cmd_rm(cli, prog, argv):
 def cmd_prune(cli, prog, argv):
     from dockyard.cli.commands.container import confirm
 
-    opts, _ = _parse(PRUNE, prog, argv)
+    opts, _ = parse_command(PRUNE, prog, argv)
     if not opts.force and not confirm(cli, PRUNE_WARNING):
         return 0
     deleted = _api(cli).prune(_filters(opts.filter)).get("NetworksDeleted") or []
@@ -400,7 +394,7 @@ def _driver_opts(values: list[str]) -> dict[str, str]:
 
 
 def cmd_connect(cli, prog, argv):
-    opts, args = _parse(CONNECT, prog, argv)
+    opts, args = parse_command(CONNECT, prog, argv)
     driver_opts = _driver_opts(string_slice(opts.driver_opt))
     _api(cli).connect(args[0], args[1], aliases=string_slice(opts.alias), links=list(opts.link),
                       ipv4_address=opts.ip, ipv6_address=opts.ip6, link_local_ips=string_slice(opts.link_local_ip),
@@ -409,6 +403,6 @@ def cmd_connect(cli, prog, argv):
 
 
 def cmd_disconnect(cli, prog, argv):
-    opts, args = _parse(DISCONNECT, prog, argv)
+    opts, args = parse_command(DISCONNECT, prog, argv)
     _api(cli).disconnect(args[0], args[1], force=opts.force)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.cli.common import StatusError, inspect_container
+from dockyard.cli.common import StatusError, inspect_container, parse_command
 from dockyard.cli.flags import Spec
 
 PORT = Spec("port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
@@ -26,10 +26,7 @@ def port_lines(ports: dict | None) -> list[str]:
 
 
 def cmd_port(cli, prog, argv):
-    parsed = PORT.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    _, args = parsed
+    _, args = parse_command(PORT, prog, argv)
     if not 1 <= len(args) <= 2:  # docker's RequiresRangeArgs(1, 2)
         raise StatusError(1, f'"{prog}" requires at least 1 and at most 2 arguments.\n'
                              f"See '{prog} --help'.\n\n{PORT.usage_line(prog)}\n\n{PORT.short}")

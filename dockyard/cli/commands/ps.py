@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from dockyard.cli.common import PROG, StatusError, filter_value, filters_json
+from dockyard.cli.common import PROG, filter_value, filters_json, parse_command
 from dockyard.cli.flags import BOOL, INT, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import (display_ports, ellipsis, go_quote, go_time, human_size, since,
                                      tabwrite, truncate_id)
@@ -97,10 +97,7 @@ def make_row(c: dict, trunc: bool, now: float) -> Row:
 
 
 def cmd_ps(cli, prog, argv):
-    parsed = PS.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, _ = parsed
+    opts, _ = parse_command(PS, prog, argv)
     fmt = opts.format
     size = opts.size or (bool(fmt) and not opts.quiet and "size" not in opts.changed
                          and (".Size" in fmt or wants_all_fields(fmt)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error, inspect_container
+from dockyard.cli.common import PROG, StatusError, daemon_error, inspect_container, parse_command
 from dockyard.cli.flags import BOOL, STR, Flag, Spec
 from dockyard.cli.runopts import (CONTAINER_FLAGS, RUN_ONLY_FLAGS, OptionError, build_create_body,
                                   create_warnings)
@@ -271,20 +271,14 @@ def _resize(api, cid: str, h: int, w: int) -> None:
 # -- commands ------------------------------------------------------------------------
 
 def cmd_create(cli, prog: str, argv: list[str]) -> int:
-    parsed = CREATE.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        return parsed
-    opts, args = parsed
+    opts, args = parse_command(CREATE, prog, argv)
     cid = create_container(cli, prog, opts, args)
     cli.write(cid + "\n")
     return 0
 
 
 def cmd_run(cli, prog: str, argv: list[str]) -> int:
-    parsed = RUN.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        return parsed
-    opts, args = parsed
+    opts, args = parse_command(RUN, prog, argv)
     if opts.detach and opts.attach:
         raise StatusError(1, "Conflicting options: -a and -d")
     if opts.tty and opts.interactive and not opts.detach and not os.isatty(0):
@@ -314,10 +308,7 @@ def cmd_run(cli, prog: str, argv: list[str]) -> int:
 
 
 def cmd_start(cli, prog: str, argv: list[str]) -> int:
-    parsed = START.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        return parsed
-    opts, args = parsed
+    opts, args = parse_command(START, prog, argv)
     api = cli.api
     if opts.attach or opts.interactive:
         if len(args) > 1:
@@ -347,10 +338,7 @@ def cmd_start(cli, prog: str, argv: list[str]) -> int:
 
 
 def cmd_attach(cli, prog: str, argv: list[str]) -> int:
-    parsed = ATTACH.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        return parsed
-    opts, args = parsed
+    opts, args = parse_command(ATTACH, prog, argv)
     info = inspect_container(cli, args[0])
     state = info.get("State") or {}
     if not state.get("Running"):

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from dockyard.cli.common import PROG, StatusError, daemon_error
+from dockyard.cli.common import PROG, StatusError, daemon_error, parse_command
 from dockyard.cli.flags import BOOL, STR, Flag, Spec
 from dockyard.cli.formatting import bytes_size, human_size, tabwrite, truncate_id
 from dockyard.cli.tables import Row, render_rows
@@ -143,10 +143,7 @@ def render(entries: list[Entry], fmt: str, trunc: bool) -> str:
 # -- the command -------------------------------------------------------------------------------------
 
 def cmd_stats(cli, prog, argv):
-    parsed = STATS.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, names = parsed
+    opts, names = parse_command(STATS, prog, argv)
     trunc = not opts.no_trunc
     if opts.no_stream:
         return _no_stream(cli, opts, names, trunc)

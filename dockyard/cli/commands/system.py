@@ -7,7 +7,7 @@ import sys
 import time
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, filters_json
+from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, filters_json, parse_command
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import bytes_size, human_size, tabwrite
 
@@ -35,12 +35,6 @@ PRUNE = Spec("prune [OPTIONS]", "Remove unused data", [
 ], max_args=0)
 
 
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
-
 
 def _render(fmt: str, data) -> str:
     from dockyard.cli.tables import render
@@ -51,7 +45,7 @@ def _render(fmt: str, data) -> str:
 # -- version ----------------------------------------------------------------------------
 
 def cmd_version(cli, prog, argv):
-    opts, _ = _parse(VERSION, prog, argv)
+    opts, _ = parse_command(VERSION, prog, argv)
     from dockyard.api.client.client import DEFAULT_API_VERSION
     from dockyard.cli.main import VERSION as CLI_VERSION
 
@@ -125,7 +119,7 @@ def _ansic(value: str) -> str:
 # -- info -----------------------------------------------------------------------------------
 
 def cmd_info(cli, prog, argv):
-    opts, _ = _parse(INFO, prog, argv)
+    opts, _ = parse_command(INFO, prog, argv)
     try:
         info = cli.api.get("/info")
     except errors.DockerException as e:
@@ -227,7 +221,7 @@ def format_event(ev: dict) -> str:
 
 
 def cmd_events(cli, prog, argv):
-    opts, _ = _parse(EVENTS, prog, argv)
+    opts, _ = parse_command(EVENTS, prog, argv)
     from dockyard.cli.timestamps import get_timestamp
 
     params = {"filters": filters_json(opts.filter)}
@@ -266,7 +260,7 @@ def _pct(part: int, total: int) -> str:
 
 
 def cmd_df(cli, prog, argv):
-    opts, _ = _parse(DF, prog, argv)
+    opts, _ = parse_command(DF, prog, argv)
     du = cli.api.get("/system/df") or {}
     images = du.get("Images") or []
     containers = du.get("Containers") or []
@@ -352,7 +346,7 @@ def _df_verbose(images, containers, volumes, cache, bc_total) -> str:
 # -- system prune --------------------------------------------------------------------------------
 
 def cmd_prune(cli, prog, argv):
-    opts, _ = _parse(PRUNE, prog, argv)
+    opts, _ = parse_command(PRUNE, prog, argv)
     from dockyard.cli.commands.container import confirm, prune_containers
     from dockyard.cli.commands.image import prune_images
 

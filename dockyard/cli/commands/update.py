@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockyard.api.client.errors import DockerException
-from dockyard.cli.common import PROG, StatusError, daemon_error
+from dockyard.cli.common import PROG, daemon_error, parse_command
 from dockyard.cli.flags import INT, STR, Flag, Spec
 from dockyard.cli.runopts import OptionError, _restart_policy, mem_swap, nano_cpus, ram_in_bytes
 
@@ -45,10 +45,7 @@ def update_body(opts) -> dict:
 
 
 def cmd_update(cli, prog, argv):
-    parsed = UPDATE.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    opts, args = parsed
+    opts, args = parse_command(UPDATE, prog, argv)
     if not opts.changed:
         cli.error("you must provide one or more flags when using this command")
         return 1

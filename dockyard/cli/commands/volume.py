@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from dockyard.api.client import errors
-from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, no_such, parse_filters
+from dockyard.cli.common import PROG, StatusError, daemon_error, filter_value, no_such, parse_command, parse_filters
 from dockyard.cli.flags import BOOL, LIST, STR, Flag, Spec
 from dockyard.cli.formatting import human_size, tabwrite
 
@@ -56,12 +56,6 @@ UNUSED_WARNING = "WARNING! This will remove anonymous local volumes not used by 
 ALL_WARNING = "WARNING! This will remove all local volumes not used by at least one container."
 
 
-def _parse(spec, prog, argv):
-    parsed = spec.run_parse(prog, argv)
-    if isinstance(parsed, int):
-        raise StatusError(parsed)
-    return parsed
-
 
 def _api(cli):
     from dockyard.api.client.resources import Volumes
@@ -85,7 +79,7 @@ def _kv_map(items: list[str]) -> dict[str, str]:
 
 
 def cmd_create(cli, prog, argv):
-    opts, args = _parse(CREATE, prog, argv)
+    opts, args = parse_command(CREATE, prog, argv)
     name = opts.name
     if args:
         if name:
@@ -166,7 +160,7 @@ def render_table(fmt: str, rows: list) -> str:
 
 
 def cmd_ls(cli, prog, argv):
-    opts, _ = _parse(LS, prog, argv)
+    opts, _ = parse_command(LS, prog, argv)
     vols = list(_api(cli).list(_filters(opts.filter)).get("Volumes") or [])
     vols.sort(key=functools.cmp_to_key(_natural_cmp))
     fmt = opts.format or "table"
@@ -186,7 +180,7 @@ def cmd_ls(cli, prog, argv):
 # -- inspect ----------------------------------------------------------------------------
 
 def cmd_inspect(cli, prog, argv):
-    opts, args = _parse(INSPECT, prog, argv)
+    opts, args = parse_command(INSPECT, prog, argv)
     from dockyard.cli.commands.inspect import inspect_refs
 
     api = _api(cli)
@@ -203,7 +197,7 @@ def cmd_inspect(cli, prog, argv):
 # -- rm ---------------------------------------------------------------------------------
 
 def cmd_rm(cli, prog, argv):
-    opts, args = _parse(RM, prog, argv)
+    opts, args = parse_command(RM, prog, argv)
     api = _api(cli)
     errs = []
     for name in args:
@@ -232,7 +226,7 @@ def _version_at_least(version: str, want: str) -> bool:
 def cmd_prune(cli, prog, argv):
     from dockyard.cli.commands.container import confirm
 
-    opts, _ = _parse(PRUNE, prog, argv)
+    opts, _ = parse_command(PRUNE, prog, argv)
     api = _api(cli)
     filters = _filters(opts.filter)
     version = cli.api.api_version
