@@ -62,3 +62,31 @@ def wait_for(pred, timeout: float = 20.0, interval: float = 0.05, what: str = "c
             return v
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_http_request(f) -> tuple[str, str, dict[str, str], bytes] | None:
+    """One HTTP/1.1 request from a fake daemon's buffered socket file: (method, target, headers with
+    lower-case names, body, de-chunked); None when the client closed the connection."""
+    line = f.readline()
+    if not line:
+        return None
+    method, target, _ = line.decode().split(" ", 2)
+    headers = {}
+    while True:
+        h = f.readline().decode()
+        if h in ("\r\n", ""):
+            break
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    body = b""
+    if "content-length" in headers:
+        body = f.read(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int(f.readline().strip(), 16)
+            if size == 0:
+                f.readline()
+                break
+            body += f.read(size)
+            f.readline()
+    return method, target, headers, body

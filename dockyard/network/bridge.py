@@ -132,6 +132,10 @@ class Bridges:
 
     def delete_bridge(self, name: str) -> None:
         """Delete the bridge; nothing to do when it is gone. Attached veths stay (delete them first)."""
+        self._delete_link(name, f"delete bridge {name}")
+
+    def _delete_link(self, name: str, what: str) -> None:
+        """Delete an interface of the host namespace; one already gone is fine."""
         with self._ipr() as ipr:
             idx = self._index(ipr, name)
             if idx is None:
@@ -140,7 +144,7 @@ class Bridges:
                 ipr.link("del", index=idx)
             except NetlinkError as e:
                 if e.code not in (errno.ENODEV, errno.ENOENT):
-                    raise _err(e, f"delete bridge {name}") from None
+                    raise _err(e, what) from None
 
     def bridge_addresses(self, name: str) -> list[IPv4Interface]:
         """The IPv4 addresses of an existing bridge (``--bridge NAME`` adopts the first)."""
@@ -223,15 +227,7 @@ class Bridges:
 
     def detach(self, host_ifname: str) -> None:
         """Delete a veth pair by its host end; nothing to do when it is gone (its namespace went first)."""
-        with self._ipr() as ipr:
-            idx = self._index(ipr, host_ifname)
-            if idx is None:
-                return
-            try:
-                ipr.link("del", index=idx)
-            except NetlinkError as e:
-                if e.code not in (errno.ENODEV, errno.ENOENT):
-                    raise _err(e, f"delete {host_ifname}") from None
+        self._delete_link(host_ifname, f"delete {host_ifname}")
 
     def links(self, prefix: str) -> list[str]:
         """Names of the interfaces in the host namespace that start with ``prefix``."""

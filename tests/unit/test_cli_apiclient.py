@@ -13,6 +13,7 @@ from dockyard.api.client import APIClient, Conflict, DaemonUnreachable, ImageNot
 from dockyard.api.client.client import encode_params, quote
 from dockyard.api.client.streams import iter_frames, iter_json
 from dockyard.api.client.transport import parse_host
+from tests.helpers import read_http_request
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -50,28 +51,10 @@ class FakeDaemon:
         f = conn.makefile("rb")
         try:
             while True:
-                line = f.readline()
-                if not line:
+                request = read_http_request(f)
+                if request is None:
                     return
-                method, target, _ = line.decode().split(" ", 2)
-                headers = {}
-                while True:
-                    h = f.readline().decode()
-                    if h in ("\r\n", ""):
-                        break
-                    k, _, v = h.partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                body = b""
-                if "content-length" in headers:
-                    body = f.read(int(headers["content-length"]))
-                elif headers.get("transfer-encoding") == "chunked":
-                    while True:
-                        size = int(f.readline().strip(), 16)
-                        if size == 0:
-                            f.readline()
-                            break
-                        body += f.read(size)
-                        f.readline()
+                method, target, headers, body = request
                 self.requests.append((method, target, headers, body))
                 if target == "/_ping":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nApi-Version: %s\r\nContent-Length: 2\r\n\r\nOK"

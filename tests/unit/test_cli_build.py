@@ -29,6 +29,7 @@ import pytest
 
 from dockyard.cli.buildcontext import ContextError, is_archive, local_context, stdin_context, tar_header
 from dockyard.cli.jsonmessage import JSONError, ProgressLine, display_stream, progress_string
+from tests.helpers import read_http_request
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_CLI = shutil.which("docker", path="/usr/bin") or shutil.which("docker")
@@ -63,28 +64,10 @@ class Daemon:
         f = conn.makefile("rb")
         try:
             while True:
-                line = f.readline()
-                if not line:
+                request = read_http_request(f)
+                if request is None:
                     return
-                method, target, _ = line.decode().split(" ", 2)
-                headers = {}
-                while True:
-                    h = f.readline().decode()
-                    if h in ("\r\n", ""):
-                        break
-                    k, _, v = h.partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                body = b""
-                if "content-length" in headers:
-                    body = f.read(int(headers["content-length"]))
-                elif headers.get("transfer-encoding") == "chunked":
-                    while True:
-                        size = int(f.readline().strip(), 16)
-                        if size == 0:
-                            f.readline()
-                            break
-                        body += f.read(size)
-                        f.readline()
+                method, target, headers, body = request
                 path = urlsplit(target).path
                 if path.endswith("/_ping"):
                     payload = b"" if method == "HEAD" else b"OK"
