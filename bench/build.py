@@ -35,8 +35,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt,
-                      precompile, proc_cpu, python_env, run_output, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt, proc_cpu,
+                      python_env, run_output, summary)
 
 GIB = 1024 * MIB
 
@@ -140,8 +140,6 @@ def main() -> None:
             b.details["skipped"] = f"{free / GIB:.1f} GiB free"
             return
         mode = b.bytecode_modes()[0]
-        if mode == "on":
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         ctx = b.scratch / "ctx"

@@ -60,8 +60,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, precompile,
-                      proc_cpu, python_env, run_output, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, proc_cpu,
+                      python_env, run_output, summary)
 
 GIB = 1024 * MIB
 IMAGE = "busybox:latest"
@@ -608,8 +608,6 @@ def main() -> None:
 
     with Bench("cp_volumes", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         dy = b.dockyardd()
         dkd = b.dockerd()
         if args.part in ("volumes", "both"):

@@ -17,7 +17,7 @@ import subprocess
 import time
 
 from _harness import (DOCKER_CLI, DOCKYARD_CLI, MIB, arg_parser, base_env, Bench, children_of, cmdline, entry,
-                      pids_mentioning, precompile, proc_mem, python_env, run_cmd)
+                      pids_mentioning, proc_mem, python_env, run_cmd)
 
 
 def vm_rss(pid: int) -> int:
@@ -46,8 +46,6 @@ def main() -> None:
 
     with Bench("idle_rss", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         res = {}
         print("\n## idle, after one `version` call")
         dy = b.dockyardd(busybox=False, env=python_env(modes[0], b.scratch))

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import subprocess
 
-from _harness import (DOCKYARD_CLI, Bench, arg_parser, base_env, entry, interleaved, precompile, python_env,
-                      run_cmd, summary)
+from _harness import DOCKYARD_CLI, Bench, arg_parser, base_env, entry, interleaved, python_env, run_cmd, summary
 
 LIMITS = ["-m", "64m", "--cpus", "1", "--pids-limit", "100"]
 SHOW = ["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
@@ -36,8 +35,6 @@ def main() -> None:
 
     with Bench("limits", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         env_docker = base_env()

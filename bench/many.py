@@ -22,9 +22,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-from _harness import (DOCKYARD_CLI, MIB, Bench, Engine, arg_parser, base_env, children_of, cmdline, entry,
-                      interleaved, lean_cli_argv, mem_available, pids_mentioning, precompile, proc_mem, python_env,
-                      run_cmd, summary)
+from _harness import (DOCKYARD_CLI, MIB, Bench, Engine, arg_parser, base_env, children_of, cmdline, entry, interleaved,
+                      lean_cli_argv, mem_available, pids_mentioning, proc_mem, python_env, run_cmd, summary)
 
 
 def monitors_of(eng: Engine) -> list[int]:
@@ -86,8 +85,6 @@ def main() -> None:
 
     with Bench("many", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         env_on = dy.cli_env(python_env(modes[0], b.scratch))

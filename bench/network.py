@@ -59,7 +59,7 @@ from pathlib import Path
 
 import _harness
 from _harness import (DOCKERD, DOCKYARD_CLI, REPO, Bench, Engine, _wait_ping, arg_parser, base_env, cmdline, entry,
-                      interleaved, pids_mentioning, precompile, python_env, run_cmd, summary)
+                      interleaved, pids_mentioning, python_env, run_cmd, summary)
 
 REF_BR, REF_ADDR = "dybr-ref", "10.239.1.1/24"          # dockerd's default bridge (made here)
 REF_UBR, REF_USUBNET = "dybr-refu", "10.239.4.0/24"     # dockerd's user network
@@ -851,8 +851,7 @@ def main() -> None:
     try:
         host.make_ref_bridge()
         with Bench("network", args) as b:
-            if "run" in parts and "on" in b.bytecode_modes():
-                precompile()
+            b.bytecode_modes()  # compiles the package when the CLI runs with bytecode
             dy = b.dockyardd(module=["-m", "dockyard.daemon", *DY_NET_ARGS], bridge=True)
             dk = start_dockerd(b, "dk", DK_NET_ARGS)
             b.details["daemon_net_args"] = {"dockyardd": DY_NET_ARGS, "dockerd": DK_NET_ARGS}

@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 
 from _harness import (DOCKER_CLI, DOCKYARD_CLI, PY, REPO, RUNC, APIClient, Bench, arg_parser, base_env, entry,
-                      interleaved, lean_cli_argv, precompile, proc_cpu, python_env, run_cmd, summary)
+                      interleaved, lean_cli_argv, proc_cpu, python_env, run_cmd, summary)
 
 CREATE_BODY = {"Image": "busybox", "Cmd": ["true"], "AttachStdin": False, "AttachStdout": True,
                "AttachStderr": True, "Tty": False, "OpenStdin": False, "StdinOnce": False,
@@ -193,8 +193,6 @@ def main() -> None:
 
     with Bench("run_rm", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         env_docker = base_env()

@@ -39,8 +39,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt,
-                      precompile, proc_cpu, python_env, run_output, summary)
+from _harness import (DOCKYARD_CLI, LAST_CPU, MIB, REPO, Bench, Engine, arg_parser, base_env, entry, fmt, proc_cpu,
+                      python_env, run_output, summary)
 
 GIB = 1024 * MIB
 IMAGE = "bench-saveload:latest"
@@ -132,8 +132,6 @@ def main() -> None:
             return
         print(f"# {free / GIB:.1f} GiB free under {b.scratch}")
         mode = b.bytecode_modes()[0]
-        if mode == "on":
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         ctx = b.scratch / "ctx"

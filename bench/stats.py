@@ -21,8 +21,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _harness import (DOCKYARD_CLI, Bench, Engine, arg_parser, base_env, entry, interleaved, lean_cli_argv,
-                      precompile, python_env, run_cmd, summary)
+from _harness import (DOCKYARD_CLI, Bench, Engine, arg_parser, base_env, entry, interleaved, lean_cli_argv, python_env,
+                      run_cmd, summary)
 
 
 def start_many(eng: Engine, n: int, workers: int = 4) -> float:
@@ -75,8 +75,6 @@ def main() -> None:
 
     with Bench("stats", args) as b:
         modes = b.bytecode_modes()
-        if "on" in modes:
-            precompile()
         dy = b.dockyardd()
         dk = b.dockerd()
         env_docker = base_env()

@@ -156,6 +156,20 @@ def cleanup_engine(engine: Engine) -> None:
         subprocess.run(["pkill", "-f", f"conmon.*{engine.data_root}"], capture_output=True)
 
 
+@pytest.fixture
+def own_engine(tmp_path):
+    """A dockyardd of the test's own, with busybox (for tests that kill or restart the daemon);
+    started again if the test left it down, then cleaned up."""
+    eng = start_engine(tmp_path / "engine")
+    try:
+        assert eng.cli("busybox-image").returncode == 0
+        yield eng
+    finally:
+        if eng.proc is None or eng.proc.poll() is not None:
+            eng.start()
+        cleanup_engine(eng)
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory) -> Engine:
     """The engine every integration test talks to, with ``busybox:latest`` in it."""

@@ -57,9 +57,8 @@ def test_detached_container_lifecycle(engine, name):
         assert engine.docker("inspect", "--format", "{{.State.Status}}", name).stdout == "paused\n"
         assert "(Paused)" in engine.docker("ps", "--filter", f"name={name}").stdout
         assert engine.docker("unpause", name).returncode == 0
-        t0 = time.monotonic()
         assert engine.docker("stop", name).returncode == 0
-        assert time.monotonic() - t0 < 10  # it handled SIGTERM: no waiting for the 10 s timeout
+        # it got SIGTERM and its trap ran ("bye", exit 0), rather than a SIGKILL after the timeout (137)
         assert engine.docker("logs", name).stdout == "started\nbye\n"
         assert engine.docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout == "0\n"
         assert engine.docker("restart", name).returncode == 0

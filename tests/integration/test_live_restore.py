@@ -5,23 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
-
-from tests.conftest import cleanup_engine, start_engine
 from tests.helpers import wait_for
-
-
-@pytest.fixture
-def own_engine(tmp_path):
-    """A daemon of this test's own, since the test kills it."""
-    eng = start_engine(tmp_path / "engine")
-    try:
-        assert eng.cli("busybox-image").returncode == 0
-        yield eng
-    finally:
-        if eng.proc is None or eng.proc.poll() is not None:
-            eng.start()
-        cleanup_engine(eng)
 
 
 def inspect(eng, fmt, name):

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.conftest import cleanup_engine, start_engine
 from tests.helpers import wait_for
 
 
@@ -148,19 +147,6 @@ def test_restarting_container_can_be_removed_and_refuses_exec(engine, name):
         assert engine.cli("inspect", name).returncode != 0
     finally:
         engine.cli("rm", "-f", name)
-
-
-@pytest.fixture
-def own_engine(tmp_path):
-    """A daemon of this test's own, since the test kills it."""
-    eng = start_engine(tmp_path / "engine")
-    try:
-        assert eng.cli("busybox-image").returncode == 0
-        yield eng
-    finally:
-        if eng.proc is None or eng.proc.poll() is not None:
-            eng.start()
-        cleanup_engine(eng)
 
 
 def test_policies_at_daemon_start(own_engine):

@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import cleanup_engine, start_engine
 from tests.helpers import request
 
 SESSION = uuid.uuid4().hex[:8]
@@ -335,18 +334,6 @@ def test_dockerpy_volumes(engine, vols):
 
 
 # -- restart -----------------------------------------------------------------------------
-
-@pytest.fixture
-def own_engine(tmp_path):
-    """A dockyardd of this test's own (it is killed), whatever engine the session tests."""
-    eng = start_engine(tmp_path / "engine")
-    try:
-        assert eng.cli("busybox-image").returncode == 0
-        yield eng
-    finally:
-        if eng.proc is None or eng.proc.poll() is not None:
-            eng.start()
-        cleanup_engine(eng)
 
 
 def test_volumes_survive_kill9_of_the_daemon(own_engine):
