@@ -64,6 +64,7 @@ def probe(cls, attr: str, span: str | None = None, label=None) -> None:
 CS = containers_mod.ContainerService
 probe(CS, "create", "create (service)")
 probe(CS, "_prepare_layers", "create: prepare snapshots (init + container layer)")
+probe(CS, "_prepare_mounts", "create: volumes (made, filled from the image)")
 probe(CS, "_start_locked", "start (service)")
 probe(CS, "_mount_rootfs", "start: mount overlay rootfs")
 probe(CS, "_build_spec", "start: build OCI spec + /etc files")

@@ -83,6 +83,12 @@ def tls_context(cfg: DaemonConfig) -> ssl.SSLContext:
     return ctx
 
 
+def _binary(name: str) -> str:
+    """The program's absolute path (the daemon leaves its start directory), or ``name`` when not found."""
+    found = shutil.which(name)
+    return os.path.abspath(found) if found else name
+
+
 class Daemon:
     def __init__(self, cfg: DaemonConfig) -> None:
         self.cfg = cfg
@@ -91,21 +97,21 @@ class Daemon:
         exec_root = os.path.abspath(cfg.exec_root or os.path.join(root, "run"))
         self.db = MetadataDB(os.path.join(root, "dockyard.db"))
         content = ContentStore(os.path.join(root, "content"))
-        snapshots = OverlaySnapshotter(os.path.join(root, "overlay"), self.db)
+        snapshots = self.snapshots = OverlaySnapshotter(os.path.join(root, "overlay"), self.db)
         image_store = ImageStore(self.db, content, snapshots)
-        runtime_bin = shutil.which(cfg.runtime) or cfg.runtime
+        runtime_bin = _binary(cfg.runtime)
         runtime = OCIRuntime(runtime_bin, root=os.path.join(exec_root, "runtime"))
         monitor = ConmonMonitor(runtime, exit_dir=os.path.join(exec_root, "exits"),
                                 socket_dir=os.path.join(exec_root, "sockets"),
                                 persist_dir=os.path.join(exec_root, "persist"),
-                                binary=shutil.which(cfg.conmon) or cfg.conmon)
+                                binary=_binary(cfg.conmon))
         self.events = EventBus()
         self.log_rotator = LogRotator()
         self.volumes = VolumeService(db=self.db, events=self.events, data_root=root)
         self.networks = NetworkService(db=self.db, events=self.events, exec_root=exec_root, options=NetworkOptions(
             bridge_name=cfg.bridge_name, bridge=cfg.bridge, bip=cfg.bip, fixed_cidr=cfg.fixed_cidr, mtu=cfg.mtu,
             icc=cfg.icc, ip_forward=cfg.ip_forward, iptables=cfg.iptables, nft_table=cfg.nft_table))
-        init_binary = cfg.init_path if os.path.exists(cfg.init_path) else shutil.which("tini-static")
+        init_binary = os.path.abspath(cfg.init_path) if os.path.exists(cfg.init_path) else shutil.which("tini-static")
         self.containers = ContainerService(db=self.db, images=image_store, snapshots=snapshots, runtime=runtime,
                                            monitor=monitor, events=self.events, data_root=root,
                                            log_rotator=self.log_rotator, mounts=ContainerMounts(self.volumes),
@@ -162,6 +168,9 @@ class Daemon:
         await self.runner.setup()
         for host in self.cfg.hosts:
             await self._listen(host)
+        # From here on the daemon works from its snapshot root: overlay mounts name their layers with
+        # short relative paths (see OverlaySnapshotter._overlay). Every path it opens is absolute.
+        os.chdir(self.snapshots.root)
         self.events.publish("daemon", "reload", "dockyard")
 
     async def _serve_metrics(self, addr: str) -> None:

@@ -153,6 +153,14 @@ class OCIRuntime:
         except errdefs.NotFound:
             pass
 
+    async def clear_stale(self, cid: str) -> None:
+        """Remove what a start cut short (a daemon killed during ``runc create``) left of ``cid``:
+        runc refuses to create an ID it still has a record of."""
+        if not self.root or not os.path.lexists(os.path.join(self.root, cid)):
+            return
+        await self.delete(cid, force=True)
+        shutil.rmtree(os.path.join(self.root, cid), ignore_errors=True)  # a record runc could not read
+
     async def state(self, cid: str) -> dict | None:
         try:
             return json.loads(await self._run("state", cid))

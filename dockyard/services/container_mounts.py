@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 
 from dockyard import errdefs
 from dockyard.services import mounts as mnts
@@ -26,7 +27,7 @@ class ContainerMounts:
     def prepare(self, cid: str, plan: list[MountPoint], explicit_binds: set[str]) -> list[MountPoint]:
         """Create what the plan names: missing ``-v`` bind sources (as directories, as Docker does),
         volumes (named ones on first use, anonymous ones always); record this container as a user."""
-        made: list[str] = []
+        used: list[str] = []
         try:
             for mp in plan:
                 if mp.type == "bind" and mp.destination in explicit_binds and not os.path.exists(mp.source):
@@ -36,7 +37,6 @@ class ContainerMounts:
                 if not mp.name:
                     vol = self.volumes.create(anonymous=True)
                     mp.name = vol.name
-                    made.append(vol.name)
                 else:
                     opts = mp.volume_options or {}
                     vol = self.volumes.create(name=mp.name, driver=mp.driver or "local",
@@ -44,11 +44,34 @@ class ContainerMounts:
                                               labels=opts.get("labels") or None)
                 mp.source = vol.mountpoint
                 mp.driver = vol.driver
-                self.volumes.add_ref(mp.name, cid)
+                used.append(mp.name)
+            self.volumes.add_refs(cid, used)
         except BaseException:
             self.forget(cid, plan, remove_anonymous=True)
             raise
         return plan
+
+    @staticmethod
+    def may_fill(lower_dirs: list[str], mounts: list[MountPoint]) -> bool:
+        """Whether ``fill`` could find anything: some layer has an entry at (or a symlink on the way
+        to) a volume's mount point. When none has, the rootfs need not be mounted to look."""
+        for mp in mounts:
+            if mp.type != "volume" or not mp.copy_data:
+                continue
+            parts = [p for p in mp.destination.split("/") if p]
+            for layer in lower_dirs:
+                path = layer
+                for part in parts:
+                    path = os.path.join(path, part)
+                    try:
+                        st = os.lstat(path)
+                    except (FileNotFoundError, NotADirectoryError):
+                        break  # this layer has nothing there
+                    if not stat.S_ISDIR(st.st_mode):
+                        return True  # a symlink (or a file, or a whiteout): let the mounted rootfs tell
+                else:
+                    return True
+        return False
 
     def fill(self, cid: str, rootfs: str, mounts: list[MountPoint]) -> None:
         """Copy the image's content at each new volume's mount point into the volume, when it is empty
@@ -109,11 +132,9 @@ class ContainerMounts:
 
     def forget(self, cid: str, mounts: list[MountPoint], remove_anonymous: bool) -> None:
         """The container is removed: drop its references, and its anonymous volumes when asked (``rm -v``)."""
-        for mp in mounts:
-            if mp.type != "volume" or not mp.name:
-                continue
-            with contextlib.suppress(errdefs.DockyardError):
-                self.volumes.remove_ref(mp.name, cid)
+        mine = [mp for mp in mounts if mp.type == "volume" and mp.name]
+        self.volumes.remove_refs(cid, [mp.name for mp in mine])
+        for mp in mine:
             if remove_anonymous and mp.anonymous:
                 try:
                     if not self.volumes.refs(mp.name):

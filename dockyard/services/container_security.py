@@ -129,10 +129,19 @@ def rootfs_mounts(snapshots, c, userns: UsernsHolder | None) -> list:
         if m.type != "overlay":
             out.append(m)
             continue
-        opts = tuple(",".join(part.replace(root + "/", view + "/") if part.startswith("lowerdir=") else part
-                              for part in o.split(",")) for o in m.options)
-        cwd = view if m.cwd == root else m.cwd
-        out.append(mnt.Mount(m.type, m.source, opts, cwd=cwd, flags=m.flags, extra=m.extra))
+        relative = m.cwd is not None  # paths relative to the snapshot root (m.cwd)
+
+        def through_view(part: str, relative=relative, base=m.cwd) -> str:
+            if part.startswith("lowerdir="):
+                return part if relative else part.replace(root + "/", view + "/")
+            if relative and part.startswith(("upperdir=", "workdir=")):
+                key, _, path = part.partition("=")
+                return f"{key}={base}/{path}"  # the container's own layer is not read through the view
+            return part
+
+        opts = tuple(through_view(part) for o in m.options for part in o.split(","))
+        out.append(mnt.Mount(m.type, m.source, opts, cwd=view if relative else None, flags=m.flags,
+                             extra=m.extra))
     upper = snapshots.upper_dir(c.id)
     st = os.stat(upper)
     if (st.st_uid, st.st_gid) != (userns.mapping.root_uid, userns.mapping.root_gid):

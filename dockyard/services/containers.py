@@ -345,7 +345,7 @@ class ContainerService:
         explicit = {mp.destination for mp in (mnts.parse_bind(b) for b in hc.get("Binds") or [])
                     if mp.type == "bind"}
         plan = self.mounts.prepare(cid, plan, explicit)
-        if any(mp.type == "volume" and mp.copy_data for mp in plan):
+        if self.mounts.may_fill(self.snapshots.lower_dirs(cid), plan):
             mnt.mount_all(self.snapshots.mounts(cid), rootfs)
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.mounts.fill, cid, rootfs, plan)
@@ -479,6 +479,7 @@ class ContainerService:
         if c.runtime_cleanup is not None:
             await c.runtime_cleanup
             c.runtime_cleanup = None
+        await self.runtime.clear_stale(c.id)
         try:
             netns_path = await self.networks.setup(c)
         except errdefs.DockyardError as e:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -80,7 +81,7 @@ class Network:
                       "user_subnet": self.user_subnet})
 
 
-@dataclass
+@dataclass(frozen=True)
 class EndpointConfig:
     """What a container asked for on one network (fixed at create or connect)."""
 
@@ -89,6 +90,21 @@ class EndpointConfig:
     links: list[str] = field(default_factory=list)
     mac: str = ""
     driver_opts: dict = field(default_factory=dict)
+
+
+# Decoded once per distinct text: the container list reads every endpoint row, and rows change
+# only when a container starts, stops or connects.
+@functools.lru_cache(maxsize=4096)
+def _endpoint_config(text: str) -> EndpointConfig:
+    return EndpointConfig(**json.loads(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint_state(text: str) -> tuple:
+    """(id, address, gateway, mac, host_ifname) of a running endpoint."""
+    st = json.loads(text)
+    return (st["id"], ipaddress.IPv4Interface(st["address"]),
+            ipaddress.IPv4Address(st["gateway"]) if st.get("gateway") else None, st["mac"], st["host_ifname"])
 
 
 @dataclass
@@ -474,14 +490,9 @@ class NetworkService:
         net = self._networks.get(r["network"])
         if net is None:
             return None
-        ep = Endpoint(net, r["container"], EndpointConfig(**json.loads(r["config"])))
+        ep = Endpoint(net, r["container"], _endpoint_config(r["config"]))
         if r["state"]:
-            st = json.loads(r["state"])
-            ep.id = st["id"]
-            ep.address = ipaddress.IPv4Interface(st["address"])
-            ep.gateway = ipaddress.IPv4Address(st["gateway"]) if st.get("gateway") else None
-            ep.mac = st["mac"]
-            ep.host_ifname = st["host_ifname"]
+            ep.id, ep.address, ep.gateway, ep.mac, ep.host_ifname = _endpoint_state(r["state"])
         return ep
 
     def netns_path(self, container_id: str) -> str:
@@ -925,7 +936,12 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str) ->
 
 
 def _published_from_row(sb) -> list[PortMapping]:
-    return [PortMapping(**_pm_from_json(p)) for p in json.loads(sb["ports"])] if sb else []
+    return list(_published(sb["ports"])) if sb else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _published(text: str) -> tuple[PortMapping, ...]:
+    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text))
 
 
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:

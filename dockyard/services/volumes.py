@@ -23,7 +23,7 @@ Interface (all synchronous except ``prune`` and ``disk_usage``)::
     create(name=None, driver="local", driver_opts=None, labels=None, anonymous=False) -> Volume
     get(name) -> Volume                list(filters) -> [Volume]
     remove(name, force=False)          prune(filters) -> ([names], reclaimed bytes)     (async)
-    add_ref(name, cid)  remove_ref(name, cid)  refs(name) -> [cid]
+    add_refs(cid, names)  remove_refs(cid, names)  refs(name) -> [cid]
     mount(name, cid, destination=None, read_write=True, propagation="", quiet=False) -> host path
     unmount(name, cid)
     size(name) -> bytes                disk_usage() -> [(Volume, size, refcount)]        (async)
@@ -122,6 +122,9 @@ class VolumeService:
         self._pruning = False
         # name -> container ID -> [mounts, announced mounts]
         self._users: dict[str, dict[str, list[int]]] = {}
+        # name -> record: a container's start and exit look its volumes up several times each, and
+        # only this service writes the table (filled and emptied under _lock)
+        self._known: dict[str, Volume] = {}
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -138,8 +141,15 @@ class VolumeService:
                       anonymous=bool(r["anonymous"]))
 
     def lookup(self, name: str) -> Volume | None:
-        r = self.db.query_one("SELECT * FROM volumes WHERE name=?", (name,))
-        return None if r is None else self._from_row(r)
+        vol = self._known.get(name)
+        if vol is not None:
+            return vol
+        with self._lock:
+            r = self.db.query_one("SELECT * FROM volumes WHERE name=?", (name,))
+            if r is None:
+                return None
+            vol = self._known[name] = self._from_row(r)
+            return vol
 
     def get(self, name: str) -> Volume:
         vol = self.lookup(name)
@@ -223,15 +233,19 @@ class VolumeService:
         return out
 
     # -- references --------------------------------------------------------------
-    def add_ref(self, name: str, container_id: str) -> None:
-        """``container_id`` uses the volume: it cannot be removed until ``remove_ref``."""
+    def add_refs(self, container_id: str, names: list[str]) -> None:
+        """``container_id`` uses the volumes: none can be removed until ``remove_refs`` (one transaction)."""
         with self._lock:
-            self.get(name)
-            self.db.execute("INSERT OR IGNORE INTO volume_refs (volume, container) VALUES (?, ?)",
-                            (name, container_id))
+            for name in names:
+                self.get(name)
+            with self.db.tx() as c:
+                c.executemany("INSERT OR IGNORE INTO volume_refs (volume, container) VALUES (?, ?)",
+                              [(name, container_id) for name in names])
 
-    def remove_ref(self, name: str, container_id: str) -> None:
-        self.db.execute("DELETE FROM volume_refs WHERE volume=? AND container=?", (name, container_id))
+    def remove_refs(self, container_id: str, names: list[str]) -> None:
+        with self.db.tx() as c:
+            c.executemany("DELETE FROM volume_refs WHERE volume=? AND container=?",
+                          [(name, container_id) for name in names])
 
     def refs(self, name: str) -> list[str]:
         """IDs of the containers using the volume, oldest reference first."""
@@ -321,6 +335,7 @@ class VolumeService:
             path = self._dir(name)
             _unmount_under(path)
             self._users.pop(name, None)
+            self._known.pop(name, None)
             self.db.execute("DELETE FROM volumes WHERE name=?", (name,))
             if os.path.lexists(path):
                 self._to_trash(path)

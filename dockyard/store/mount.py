@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import struct
 import subprocess
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from dockyard import errdefs
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.statx.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_char_p]
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -37,7 +39,8 @@ class Mount:
     type: str
     source: str
     options: tuple[str, ...] = ()
-    # Directory to run the mount from, so long option lists can use short relative paths.
+    # Directory the options' relative paths start from: mounted at once when the process works
+    # from there, else by a `mount` child started in it.
     cwd: str | None = None
     flags: int = 0
     extra: dict = field(default_factory=dict, compare=False)
@@ -50,7 +53,7 @@ def _raise(what: str, target: str) -> None:
 
 def mount(m: Mount, target: str) -> None:
     data = ",".join(m.options)
-    if m.cwd is None and len(data) <= MAX_MOUNT_DATA:
+    if (m.cwd is None or m.cwd == os.getcwd()) and len(data) <= MAX_MOUNT_DATA:
         if _libc.mount(m.source.encode(), target.encode(), m.type.encode(), m.flags, data.encode() or None) != 0:
             _raise("mount", target)
         return
@@ -87,8 +90,25 @@ def bind(source: str, target: str, readonly: bool = False, recursive: bool = Tru
             _raise("remount read-only", target)
 
 
+_STATX_ATTR_MOUNT_ROOT = 0x2000
+_AT_FDCWD = -100
+
+
 def is_mounted(target: str) -> bool:
-    target = os.path.realpath(target)
+    """Whether something is mounted on ``target`` (symlinks followed).
+
+    statx's mount-root attribute answers at once; reading mountinfo instead costs ~2 ms with 200
+    containers running (a long overlay line each), and the start path asks every time."""
+    buf = ctypes.create_string_buffer(256)
+    if _libc.statx(_AT_FDCWD, os.fsencode(target), 0, 0, buf) != 0:
+        if ctypes.get_errno() in (2, 20):  # ENOENT, ENOTDIR
+            return False
+    else:
+        attributes, = struct.unpack_from("=Q", buf, 8)
+        supported, = struct.unpack_from("=Q", buf, 56)
+        if supported & _STATX_ATTR_MOUNT_ROOT:
+            return bool(attributes & _STATX_ATTR_MOUNT_ROOT)
+    target = os.path.realpath(target)  # an older kernel: look the point up
     with open("/proc/self/mountinfo") as f:
         for line in f:
             if line.split()[4] == target:

@@ -51,3 +51,25 @@ def test_exit_leaves_no_cgroup_and_no_runtime_record(engine, pid_mode):
         assert pid2 and pid2 != pid
     finally:
         engine.docker("rm", "-f", name)
+
+
+@pytest.mark.skipif(bool(os.environ.get("DOCKYARD_TEST_HOST")), reason="writes into dockyard's own runc root")
+@pytest.mark.parametrize("leftover", ["an empty record", "a record of a stopped container"])
+def test_a_start_cut_short_does_not_block_the_next(engine, leftover):
+    """A daemon killed during `runc create` leaves runc a record of the ID, and runc refuses to create
+    an ID it has a record of ("container with given ID already exists"): the next start clears it."""
+    name = "records-" + leftover.split()[-2]
+    r = engine.docker("create", "--name", name, "busybox", "echo", "started")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    record = engine.data_root / "run" / "runtime" / cid
+    try:
+        record.mkdir(parents=True)
+        if leftover != "an empty record":
+            (record / "state.json").write_text(json.dumps({
+                "id": cid, "init_process_pid": 0, "init_process_start": 0, "cgroup_paths": {},
+                "config": {"namespaces": [{"type": "NEWPID"}]}}))
+        r = engine.docker("start", "-a", name)
+        assert (r.returncode, r.stdout) == (0, "started\n"), r.stderr
+    finally:
+        engine.docker("rm", "-f", name)

@@ -94,3 +94,26 @@ def test_inspect_shape():
     mp.source = "/var/lib/dockyard/volumes/vol/_data"
     assert mp.inspect() == {"Type": "volume", "Name": "vol", "Source": "/var/lib/dockyard/volumes/vol/_data",
                             "Destination": "/d", "Driver": "local", "Mode": "z", "RW": True, "Propagation": ""}
+
+
+def test_a_volume_is_filled_only_where_some_layer_has_content(tmp_path):
+    """The rootfs is mounted at create only when a layer holds something at a volume's mount point
+    (or a symlink on the way there, which only the mounted rootfs can resolve)."""
+    from dockyard.services.container_mounts import ContainerMounts
+
+    top, base = tmp_path / "top", tmp_path / "base"
+    (base / "usr" / "share").mkdir(parents=True)
+    (base / "usr" / "share" / "f").write_text("x")
+    (top / "etc").mkdir(parents=True)
+    (top / "link").symlink_to("/usr")
+    layers = [str(top), str(base)]
+
+    def fill(*specs):
+        return ContainerMounts.may_fill(layers, [mounts.parse_bind(s) for s in specs])
+
+    assert not fill("/data", "/etc/app", "vol:/usr/lib")          # nothing there in any layer
+    assert fill("/usr/share")                                     # the lower layer has it
+    assert fill("/data", "vol:/etc")                              # any of them
+    assert fill("/link/share")                                    # through a symlink: look in the rootfs
+    assert not fill("vol:/usr/share:nocopy", "/host:/etc")        # nocopy, and binds, are never filled
+    assert not ContainerMounts.may_fill([], [mounts.parse_bind("/etc")])

@@ -67,6 +67,53 @@ def test_130_layers_mount_although_their_lowerdir_exceeds_a_page(snaps, tmp_path
     assert not mnt.is_mounted(str(target))
 
 
+def _mount_options(target: str) -> str:
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            if line.split()[4] == target:
+                return line.split(" - ", 1)[1].split()[2]
+    raise AssertionError(f"{target} is not mounted")
+
+
+def test_from_the_snapshot_root_the_layers_are_named_relatively(snaps, tmp_path, monkeypatch):
+    """The daemon works from the snapshot root: its mountinfo lines stay short (runc reads them all
+    several times per start), and the mount is made in-process."""
+    commit_layer(snaps, "base", None, {"etc/a": "base-a"})
+    snaps.prepare("ctr", "base")
+    target = tmp_path / "merged"
+    target.mkdir()
+    absolute = snaps.mounts("ctr")
+    assert absolute[0].cwd is None and absolute[0].options[0].startswith(f"lowerdir={snaps.root}/l/")
+    monkeypatch.chdir(snaps.root)
+    mounts = snaps.mounts("ctr")
+    monkeypatch.setattr(mnt.subprocess, "run", None)  # no `mount` child: the syscall, from here
+    mnt.mount_all(mounts, str(target))
+    try:
+        opts = _mount_options(str(target))
+        sid = os.path.basename(os.path.dirname(snaps.upper_dir("ctr")))
+        assert f"upperdir={sid}/diff" in opts and ",lowerdir=l/" in opts and snaps.root not in opts
+        assert (target / "etc/a").read_text() == "base-a"
+        (target / "new").write_text("n")
+    finally:
+        mnt.unmount(str(target))
+    assert open(os.path.join(snaps.upper_dir("ctr"), "new")).read() == "n"
+
+
+def test_is_mounted_sees_binds_of_the_same_filesystem_and_follows_symlinks(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    (tmp_path / "link").symlink_to(dst)
+    assert not mnt.is_mounted(str(dst)) and not mnt.is_mounted(str(tmp_path / "link"))
+    mnt.bind(str(src), str(dst))
+    try:
+        assert mnt.is_mounted(str(dst)) and mnt.is_mounted(str(tmp_path / "link"))
+        assert not mnt.is_mounted(str(src)) and not mnt.is_mounted(str(tmp_path / "missing"))
+    finally:
+        mnt.unmount(str(dst))
+    assert not mnt.is_mounted(str(dst))
+
+
 def test_committed_parent_with_children_cannot_be_removed(snaps):
     commit_layer(snaps, "base", None, {"x": "1"})
     snaps.prepare("child", "base")

@@ -161,7 +161,7 @@ def test_a_directory_left_by_a_crash_is_not_reused(svc, root):
 def test_volumes_survive_a_new_service_on_the_same_root(svc, root, bus):
     svc.create("keep", labels={"a": "b"}, driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
     anon = svc.create()
-    svc.add_ref("keep", "c1")
+    svc.add_refs("c1", ["keep"])
     again = VolumeService(db=MetadataDB(str(root / "dockyard.db")), events=bus, data_root=str(root))
     assert again.get("keep") == svc.get("keep")
     assert again.get(anon.name).anonymous
@@ -174,7 +174,7 @@ def test_list_filters(svc):
     svc.create("web1", labels={"app": "web", "tier": "front"})
     svc.create("web10", labels={"app": "web"})
     svc.create("db1", labels={"app": "db"})
-    svc.add_ref("db1", "c1")
+    svc.add_refs("c1", ["db1"])
 
     def names(**filters):
         return [v.name for v in svc.list(Filters({k: list(v) for k, v in filters.items()}))]
@@ -200,17 +200,17 @@ def test_list_filters(svc):
 
 def test_refs_and_remove_in_use(svc, bus):
     svc.create("used")
-    svc.add_ref("used", "c1")
-    svc.add_ref("used", "c2")
-    svc.add_ref("used", "c1")  # once
+    svc.add_refs("c1", ["used"])
+    svc.add_refs("c2", ["used"])
+    svc.add_refs("c1", ["used"])  # once
     assert svc.refs("used") == ["c1", "c2"]
     for force in (False, True):
         with pytest.raises(errdefs.Conflict) as e:
             svc.remove("used", force=force)
         assert str(e.value) == "remove used: volume is in use - [c1 c2]"
-    svc.remove_ref("used", "c1")
-    svc.remove_ref("used", "c2")
-    svc.remove_ref("used", "c2")  # gone already: fine
+    svc.remove_refs("c1", ["used"])
+    svc.remove_refs("c2", ["used"])
+    svc.remove_refs("c2", ["used"])  # gone already: fine
     assert svc.refs("used") == []
     svc.remove("used")
     assert svc.lookup("used") is None
@@ -218,8 +218,28 @@ def test_refs_and_remove_in_use(svc, bus):
     assert bus.events[-1][3] == {"driver": "local"}
 
 
+def test_refs_are_added_all_or_none(svc):
+    svc.create("v1")
+    svc.create("v2")
+    with pytest.raises(errdefs.NotFound, match="^get nope: no such volume$"):
+        svc.add_refs("c1", ["v1", "nope", "v2"])
+    assert svc.refs("v1") == svc.refs("v2") == []
+    svc.add_refs("c1", ["v1", "v2"])
+    assert svc.refs("v1") == svc.refs("v2") == ["c1"]
+
+
+def test_a_removed_volume_is_not_seen_again_and_its_name_can_be_reused(svc):
+    first = svc.create("again", labels={"v": "1"})
+    assert svc.get("again") == first
+    svc.remove("again")
+    assert svc.lookup("again") is None
+    second = svc.create("again", labels={"v": "2"})
+    assert svc.get("again") == second != first
+    assert svc.get("again").labels == {"v": "2"}
+
+
 def test_missing_volumes(svc):
-    for call in (lambda: svc.get("nope"), lambda: svc.remove("nope"), lambda: svc.add_ref("nope", "c1"),
+    for call in (lambda: svc.get("nope"), lambda: svc.remove("nope"), lambda: svc.add_refs("c1", ["nope"]),
                  lambda: svc.size("nope"), lambda: svc.mount("nope", "c1")):
         with pytest.raises(errdefs.NotFound, match="^get nope: no such volume$"):
             call()
@@ -414,7 +434,7 @@ def test_prune_takes_unused_anonymous_volumes_by_default(svc, bus):
     named = svc.create("named")
     anon = svc.create()
     used = svc.create()
-    svc.add_ref(used.name, "c1")
+    svc.add_refs("c1", [used.name])
     with open(os.path.join(anon.mountpoint, "f"), "wb") as f:
         f.write(b"z" * 1234)
     assert prune(svc) == ([anon.name], 1234)

@@ -32,6 +32,7 @@ _SHORT_ALPHABET = string.ascii_uppercase + string.digits
 class OverlaySnapshotter:
     def __init__(self, root: str, db: MetadataDB) -> None:
         self.root = root
+        self._real_root = os.path.realpath(root)  # as getcwd() gives it
         self.db = db
         os.makedirs(os.path.join(root, "l"), exist_ok=True)
         self.trash = os.path.join(root, "trash")
@@ -99,18 +100,27 @@ class OverlaySnapshotter:
         return [self._overlay(parents, key)]
 
     def _overlay(self, parents: list[str], active: str | None) -> Mount:
+        """Layer paths relative to ``root`` when the process works from there (the daemon does): the
+        kernel shows the options as given, so each running container's line in /proc/self/mountinfo
+        stays short, and runc reads that file several times per start. Otherwise absolute paths, or
+        relative ones mounted from ``root`` by a child when absolute ones overflow the page."""
         shorts = [self._rows[k]["short"] for k in parents]
-        tail: list[str] = []
-        if active is not None:
-            d = self.dir(active)
-            tail = [f"upperdir={d}/diff", f"workdir={d}/work"]
-        # Redirects and metacopy would put content where a layer diff does not look: keep them off.
-        tail += ["redirect_dir=off", "metacopy=off"] if active is not None else []
-        absolute = ",".join(["lowerdir=" + ":".join(f"{self.root}/l/{s}" for s in shorts), *tail])
-        if len(absolute) <= MAX_MOUNT_DATA:
-            return Mount("overlay", "overlay", (absolute,))
-        relative = ["lowerdir=" + ":".join(f"l/{s}" for s in shorts), *tail]
-        return Mount("overlay", "overlay", tuple(relative), cwd=self.root)
+
+        def options(prefix: str) -> tuple[str, ...]:
+            opts = ["lowerdir=" + ":".join(f"{prefix}l/{s}" for s in shorts)]
+            if active is not None:
+                sid = self._rows[active]["sid"]
+                opts += [f"upperdir={prefix}{sid}/diff", f"workdir={prefix}{sid}/work",
+                         # redirects and metacopy would put content where a layer diff does not look
+                         "redirect_dir=off", "metacopy=off"]
+            return tuple(opts)
+
+        if os.getcwd() == self._real_root:
+            return Mount("overlay", "overlay", options(""), cwd=self._real_root)
+        absolute = options(self.root + "/")
+        if len(",".join(absolute)) <= MAX_MOUNT_DATA:
+            return Mount("overlay", "overlay", absolute)
+        return Mount("overlay", "overlay", options(""), cwd=self._real_root)
 
     # -- changes ---------------------------------------------------------
     def _create(self, key: str, parent: str | None, kind: str) -> None:
