@@ -85,12 +85,19 @@ def test_memory_hog_is_oom_killed(engine, name, names):
 def test_a_child_killed_for_memory_marks_the_container_oom_killed(engine, name, names):
     # the shell survives the kill of its greedy child and exits 0: Docker still reports OOMKilled
     # (the child raises its own oom_score_adj, so the kernel's choice of victim is never the shell)
-    names.append(name)
-    r = engine.docker("run", "--name", name, "-m", "32m", "busybox", "sh", "-c",
-                      "head -c 200m /dev/zero | sh -c 'echo 1000 > /proc/self/oom_score_adj && exec tail'; "
-                      "echo child=$?", timeout=120)
+    # Under load the kernel sometimes kills a second task once the first victim's memory is reaped,
+    # and that can be the shell (exit 137, nothing printed): not what this test is about, so such a
+    # run is tried again with a new container (seen once in ~50 full runs).
+    for attempt in range(3):
+        ctr = f"{name}-{attempt}"
+        names.append(ctr)
+        r = engine.docker("run", "--name", ctr, "-m", "32m", "busybox", "sh", "-c",
+                          "head -c 200m /dev/zero | sh -c 'echo 1000 > /proc/self/oom_score_adj && exec tail'; "
+                          "echo child=$?", timeout=120)
+        if not (r.returncode == 137 and r.stdout == ""):
+            break
     assert r.returncode == 0 and "child=137" in r.stdout, (r.stdout, r.stderr)
-    st = inspect(engine, name)["State"]
+    st = inspect(engine, ctr)["State"]
     assert st["OOMKilled"] is True and st["ExitCode"] == 0
 
 
