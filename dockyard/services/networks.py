@@ -156,6 +156,8 @@ class NetworkService:
         self._proxies: dict[str, list] = {}       # container -> userland proxies (--iptables=false)
         self.container_lookup: Callable[[str], object] | None = None
         self._lock = asyncio.Lock()
+        # container -> (running, (Networks, Ports)) for the container list, until the rows change
+        self._views: dict[str, tuple[bool, tuple[dict, list[dict]]]] = {}
 
     # -- daemon start --------------------------------------------------------------
     async def start(self, running: list) -> None:
@@ -481,6 +483,13 @@ class NetworkService:
             for net_id, cfg in plan.items():
                 tx.execute("INSERT OR REPLACE INTO net_endpoints (network, container, config, state) VALUES "
                            "(?,?,?,NULL)", (net_id, container_id, dumps(cfg)))
+        self._views.clear()
+
+    def _write(self, sql: str, args: tuple) -> None:
+        """A change to the endpoint or sandbox rows (the only way they change): the container
+        list's views are built again."""
+        self.db.execute(sql, args)
+        self._views.clear()
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         rows = self.db.query("SELECT * FROM net_endpoints WHERE container=? ORDER BY rowid", (container_id,))
@@ -516,7 +525,7 @@ class NetworkService:
         async with self._lock:
             owner = self.userns_owner(c) if self.userns_owner is not None else None
             await asyncio.to_thread(self._make_netns, path, owner)
-            self.db.execute("INSERT OR REPLACE INTO net_sandboxes (container, netns, ports) VALUES (?,?,?)",
+            self._write("INSERT OR REPLACE INTO net_sandboxes (container, netns, ports) VALUES (?,?,?)",
                             (c.id, path, "[]"))
             try:
                 for i, ep in enumerate(eps):
@@ -575,7 +584,7 @@ class NetworkService:
             raise
         state = {"id": ids.new_id(), "address": str(addr), "gateway": str(pool.gateway) if pool.gateway else "",
                  "mac": att.mac, "host_ifname": att.host_ifname}
-        self.db.execute("UPDATE net_endpoints SET state=? WHERE network=? AND container=?",
+        self._write("UPDATE net_endpoints SET state=? WHERE network=? AND container=?",
                         (dumps(state), net.id, c.id))
         ep.id, ep.address, ep.gateway, ep.mac, ep.host_ifname = state["id"], addr, pool.gateway, att.mac, att.host_ifname
         if not net.default:
@@ -623,7 +632,7 @@ class NetworkService:
                 s.close()
             raise
         self._held[c.id] = held
-        self.db.execute("UPDATE net_sandboxes SET ports=? WHERE container=?",
+        self._write("UPDATE net_sandboxes SET ports=? WHERE container=?",
                         (dumps([_pm_to_json(m) for m in mappings]), c.id))
         if self.firewall is None:
             await self._start_proxies(c.id, mappings)
@@ -659,8 +668,8 @@ class NetworkService:
             if ep.address is not None and not ep.network.default:
                 for name in self._names_of(ep):
                     self.dns.remove_name(ep.network.id, name, ep.address.ip)
-        self.db.execute("UPDATE net_endpoints SET state=NULL WHERE container=?", (cid,))
-        self.db.execute("DELETE FROM net_sandboxes WHERE container=?", (cid,))
+        self._write("UPDATE net_endpoints SET state=NULL WHERE container=?", (cid,))
+        self._write("DELETE FROM net_sandboxes WHERE container=?", (cid,))
         path = self.netns_path(cid)
 
         async def delete_links() -> None:
@@ -691,7 +700,7 @@ class NetworkService:
 
     def forget(self, container_id: str) -> None:
         """The container is removed: it leaves every network."""
-        self.db.execute("DELETE FROM net_endpoints WHERE container=?", (container_id,))
+        self._write("DELETE FROM net_endpoints WHERE container=?", (container_id,))
 
     async def connect(self, net_ref: str, c, *, ipv4: str = "", aliases: list[str] = (), links: list[str] = (),
                       driver_opts: dict | None = None) -> None:
@@ -719,7 +728,7 @@ class NetworkService:
                     await self._add_dns_sandbox(c)
                     self._refresh_resolv_conf(c)
             except BaseException:
-                self.db.execute("DELETE FROM net_endpoints WHERE network=? AND container=?", (net.id, c.id))
+                self._write("DELETE FROM net_endpoints WHERE network=? AND container=?", (net.id, c.id))
                 raise
         self.events.publish("network", "connect", net.id, container=c.id, name=net.name, type=net.driver)
 
@@ -737,7 +746,7 @@ class NetworkService:
                     for name in self._names_of(ep):
                         self.dns.remove_name(net.id, name, ep.address.ip)
                 self.ipam.release_owner(c.id, net.id)
-            self.db.execute("DELETE FROM net_endpoints WHERE network=? AND container=?", (net.id, c.id))
+            self._write("DELETE FROM net_endpoints WHERE network=? AND container=?", (net.id, c.id))
             if c.state.running:
                 nets = [e.network.id for e in self.endpoints(c.id) if not e.network.default]
                 if nets:
@@ -846,17 +855,22 @@ class NetworkService:
         return networks
 
     def list_views(self, containers) -> dict[str, tuple[dict, list[dict]]]:
-        """For the container list: each container's ``NetworkSettings.Networks`` and ``Ports``, read with
-        two queries in all rather than three per container (``ps`` with hundreds of containers)."""
-        eps: dict[str, list[Endpoint]] = {}
-        for r in self.db.query("SELECT * FROM net_endpoints ORDER BY rowid"):
-            ep = self._endpoint_from_row(r)
-            if ep is not None:
-                eps.setdefault(ep.container, []).append(ep)
-        sandboxes = {r["container"]: r for r in self.db.query("SELECT container, ports FROM net_sandboxes")}
-        return {c.id: (self._networks_view(c, eps.get(c.id, [])),
-                       self.ports_summary(c, _published_from_row(sandboxes.get(c.id))))
-                for c in containers}
+        """For the container list: each container's ``NetworkSettings.Networks`` and ``Ports``. Kept
+        until an endpoint or sandbox row changes (or the container starts or stops); the ones
+        missing are read with two queries in all (``ps`` with hundreds of containers)."""
+        views = self._views
+        missing = [c for c in containers if c.id not in views or views[c.id][0] != c.state.running]
+        if missing:
+            eps: dict[str, list[Endpoint]] = {}
+            for r in self.db.query("SELECT * FROM net_endpoints ORDER BY rowid"):
+                ep = self._endpoint_from_row(r)
+                if ep is not None:
+                    eps.setdefault(ep.container, []).append(ep)
+            sandboxes = {r["container"]: r for r in self.db.query("SELECT container, ports FROM net_sandboxes")}
+            for c in missing:
+                views[c.id] = (c.state.running, (self._networks_view(c, eps.get(c.id, [])),
+                                                 self.ports_summary(c, _published_from_row(sandboxes.get(c.id)))))
+        return {c.id: views[c.id][1] for c in containers}
 
     def ports_view(self, c) -> dict:
         """``NetworkSettings.Ports``: every exposed port, with its host bindings or null."""

@@ -14,6 +14,7 @@ import functools
 import json
 import random
 import re
+import urllib.parse
 import uuid
 
 import pytest
@@ -287,6 +288,35 @@ def test_connect_and_disconnect(engine, nets):
                  ("disconnect", a)):
         r = same(engine, "network", *args)
         assert r.returncode != 0 and r.stdout == "", args
+
+
+def test_the_container_list_follows_connect_disconnect_stop_and_start(engine, nets):
+    """The list's networks and ports are kept between changes (ps with hundreds of containers):
+    every change shows in the next ps."""
+    a, b = nets.create("la"), nets.create("lb")
+    port = random.randrange(30000, 39000)
+    c = nets.run("listed", "--network", a, "-p", f"127.0.0.1:{port}:80")
+
+    def listed():
+        r = engine.cli("ps", "-a", "--filter", f"name={c}", "--format", "{{.Networks}}|{{.Ports}}")
+        assert r.returncode == 0, r.stderr
+        networks, ports = r.stdout.strip().split("|")
+        return sorted(networks.split(",")), ports
+
+    assert listed() == ([a], f"127.0.0.1:{port}->80/tcp")
+    assert engine.cli("network", "connect", b, c).returncode == 0
+    assert listed() == (sorted([a, b]), f"127.0.0.1:{port}->80/tcp")
+    assert engine.cli("network", "disconnect", a, c).returncode == 0
+    assert listed() == ([b], f"127.0.0.1:{port}->80/tcp")
+    assert engine.cli("stop", "-t", "0", c).returncode == 0
+    networks, ports = listed()
+    assert networks == [b] and "->" not in ports  # nothing published while stopped
+    assert engine.cli("start", c).returncode == 0
+    assert listed() == ([b], f"127.0.0.1:{port}->80/tcp")
+    ip = json.loads(engine.cli("inspect", c).stdout)[0]["NetworkSettings"]["Networks"][b]["IPAddress"]
+    status, _, listing = request(engine.socket, "GET", "/containers/json?filters="
+                                 + urllib.parse.quote(json.dumps({"name": [c]})))
+    assert status == 200 and listing[0]["NetworkSettings"]["Networks"][b]["IPAddress"] == ip != ""
 
 
 # -- port, ps PORTS ------------------------------------------------------------------------------
