@@ -39,8 +39,10 @@ creating 20,000 files costs seconds of kernel time (bench/README.md), for both e
 **volumes**: `run --rm -v bv1:/v1 ... -v bv20:/v20 busybox true` with the --volumes (20) named volumes
 created beforehand (`volume create`, untimed), so it measures the start, not the creation; median of
 --vol-runs (10) after --vol-warmup (2), interleaved with `run --rm busybox true` (no volume: the
-per-volume cost is the difference); target ratio <= 0.5 for the docker CLI on both daemons, the
-dockyard CLI (per --bytecode mode) reported against the docker CLI on dockerd. Before timing, each
+per-volume cost is the difference); target ratio <= 0.5 for dockyard (its CLI, per --bytecode mode)
+against Docker (the docker CLI on dockerd), as run_rm.py measures issue 2's run --rm; the docker CLI
+on both daemons is reported beside it (the daemons' share, no target: the same CLI adds the same
+~25 ms to both sides). Before timing, each
 engine is checked to mount all 20 (a stamp written in one container is read in the next). Then the
 first use: the same run with --volumes names that do not exist yet (created by the run), median of
 --first-use-runs (3), new names every run (removed afterwards, untimed); no target.
@@ -497,10 +499,10 @@ def bench_volumes(b: Bench, args, dy: Engine, dkd: Engine) -> None:
         if left:
             raise RuntimeError(f"{eng.kind}: volumes appeared during the runs: {sorted(left)[:5]}")
     ref = "docker CLI -> dockerd"
-    b.metric("volumes_start", f"run --rm, {n} existing volumes, docker CLI (median of {args.vol_runs})", med[f"docker CLI -> dockyardd, {n} volumes"], med[f"{ref}, {n} volumes"], "s",
-             target=("ratio", "<=", 0.5),
-             note=f"no volume: dockyardd {med['docker CLI -> dockyardd, no volume'] * 1000:.0f} ms, dockerd "
-                  f"{med[f'{ref}, no volume'] * 1000:.0f} ms")
+    b.metric("volumes_start", f"run --rm, {n} existing volumes, docker CLI on both daemons (daemon cost; "
+             f"median of {args.vol_runs})", med[f"docker CLI -> dockyardd, {n} volumes"], med[f"{ref}, {n} volumes"],
+             "s", note=f"no volume: dockyardd {med['docker CLI -> dockyardd, no volume'] * 1000:.0f} ms, dockerd "
+                       f"{med[f'{ref}, no volume'] * 1000:.0f} ms")
     for c in clis:
         if c.startswith("dockyard CLI"):
             b.metric(f"volumes_start_dockyard_cli_{c.split('bytecode ')[1].rstrip(')')}",
