@@ -526,7 +526,7 @@ class NetworkService:
             owner = self.userns_owner(c) if self.userns_owner is not None else None
             await asyncio.to_thread(self._make_netns, path, owner)
             self._write("INSERT OR REPLACE INTO net_sandboxes (container, netns, ports) VALUES (?,?,?)",
-                            (c.id, path, "[]"))
+                        (c.id, path, "[]"))
             try:
                 for i, ep in enumerate(eps):
                     await self._attach(c, ep, path, ifname=f"eth{i}", default_route=i == 0)
@@ -585,7 +585,7 @@ class NetworkService:
         state = {"id": ids.new_id(), "address": str(addr), "gateway": str(pool.gateway) if pool.gateway else "",
                  "mac": att.mac, "host_ifname": att.host_ifname}
         self._write("UPDATE net_endpoints SET state=? WHERE network=? AND container=?",
-                        (dumps(state), net.id, c.id))
+                    (dumps(state), net.id, c.id))
         ep.id, ep.address, ep.gateway, ep.mac, ep.host_ifname = state["id"], addr, pool.gateway, att.mac, att.host_ifname
         if not net.default:
             for n in self._dns_names(c, ep):
@@ -633,7 +633,7 @@ class NetworkService:
             raise
         self._held[c.id] = held
         self._write("UPDATE net_sandboxes SET ports=? WHERE container=?",
-                        (dumps([_pm_to_json(m) for m in mappings]), c.id))
+                    (dumps([_pm_to_json(m) for m in mappings]), c.id))
         if self.firewall is None:
             await self._start_proxies(c.id, mappings)
 
