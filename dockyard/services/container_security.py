@@ -129,18 +129,8 @@ def rootfs_mounts(snapshots, c, userns: UsernsHolder | None) -> list:
         if m.type != "overlay":
             out.append(m)
             continue
-        relative = m.cwd is not None  # paths relative to the snapshot root (m.cwd)
-
-        def through_view(part: str, relative=relative, base=m.cwd) -> str:
-            if part.startswith("lowerdir="):
-                return part if relative else part.replace(root + "/", view + "/")
-            if relative and part.startswith(("upperdir=", "workdir=")):
-                key, _, path = part.partition("=")
-                return f"{key}={base}/{path}"  # the container's own layer is not read through the view
-            return part
-
-        opts = tuple(through_view(part) for o in m.options for part in o.split(","))
-        out.append(mnt.Mount(m.type, m.source, opts, cwd=view if relative else None, flags=m.flags,
+        opts = tuple(_through_view(part, root, view, m.cwd) for o in m.options for part in o.split(","))
+        out.append(mnt.Mount(m.type, m.source, opts, cwd=view if m.cwd is not None else None, flags=m.flags,
                              extra=m.extra))
     upper = snapshots.upper_dir(c.id)
     st = os.stat(upper)
@@ -148,6 +138,17 @@ def rootfs_mounts(snapshots, c, userns: UsernsHolder | None) -> list:
         # the root directory of the container's filesystem is its layer's: container root's own
         os.chown(upper, userns.mapping.root_uid, userns.mapping.root_gid)
     return out
+
+
+def _through_view(part: str, root: str, view: str, relative_to: str | None) -> str:
+    """One overlay option with the image layers read through the idmapped ``view`` of ``root``.
+    ``relative_to``: the directory the option's paths are relative to (None: they are absolute)."""
+    if part.startswith("lowerdir="):
+        return part if relative_to is not None else part.replace(root + "/", view + "/")
+    if relative_to is not None and part.startswith(("upperdir=", "workdir=")):
+        key, _, path = part.partition("=")
+        return f"{key}={relative_to}/{path}"  # the container's own layer is not read through the view
+    return part
 
 
 def remapped(c, userns: UsernsHolder | None) -> bool:

@@ -263,7 +263,7 @@ class VolumeService:
         use is silent."""
         vol = self.get(name)
         with self._lock:
-            if vol.needs_mount and not _is_mounted(vol.mountpoint):
+            if vol.needs_mount and not mnt.is_mounted(vol.mountpoint):
                 self._mount_options(vol)
             user = self._users.setdefault(name, {}).setdefault(container_id, [0, 0])
             user[0] += 1
@@ -563,10 +563,6 @@ def _mount_points_under(path: str) -> list[str]:
             if point == path or point.startswith(path + "/"):
                 out.append(point)
     return sorted(out, key=len, reverse=True)
-
-
-def _is_mounted(path: str) -> bool:
-    return os.path.realpath(path) in _mount_points_under(path)
 
 
 def _unescape(raw: bytes) -> str:
