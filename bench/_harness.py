@@ -113,7 +113,7 @@ def lean_cli_argv(*args: str) -> list[str]:
     The CLI needs only the standard library and the package, so this shows what its start-up
     would cost without site; it is reported beside the real entry point, never instead of it."""
     code = (f"import sys; sys.argv[0] = 'dockyard'; sys.path.insert(0, {str(REPO)!r}); "
-            "from dockyard.cli.main import main; sys.exit(main())")
+            "from dockyard.cli.main import run; run()")
     return [PY, "-S", "-c", code, *args]
 
 

@@ -195,6 +195,33 @@ class _Usage(Exception):
     pass
 
 
+def run() -> None:
+    """The launcher's entry point: ``main()``, then exit without the interpreter's teardown.
+
+    Tearing the interpreter down (freeing every module and object) costs a CLI call
+    ~1.5-2 ms (measured: ``python -S`` with the run command imported, 11.5 ms with a normal
+    exit, 9.8 ms with ``os._exit``). Nothing of the CLI needs it: commands close their files
+    and restore the terminal in ``finally`` blocks before ``main`` returns, so only the
+    standard streams are left to flush.
+    """
+    try:
+        status = main()
+    except SystemExit as e:
+        status = e.code
+        if isinstance(status, str):
+            sys.stderr.write(status + "\n")
+            status = 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away (`| head`), or stdout was closed
+        pass
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(status if isinstance(status, int) else 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:

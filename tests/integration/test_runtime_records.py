@@ -73,3 +73,22 @@ def test_a_start_cut_short_does_not_block_the_next(engine, leftover):
         assert (r.returncode, r.stdout) == (0, "started\n"), r.stderr
     finally:
         engine.docker("rm", "-f", name)
+
+
+def test_containers_started_at_once_each_get_their_own_process(engine):
+    """Starts that overlap each wait for their own runc pid file (one inotify watch per bundle, on
+    one instance shared by all starts): every one succeeds and reports the PID of its own process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"records-at-once-{i}" for i in range(6)]
+    try:
+        with ThreadPoolExecutor(len(names)) as pool:
+            results = list(pool.map(lambda n: engine.docker("run", "-d", "--name", n, "busybox",
+                                                            "sleep", f"30{names.index(n)}"), names))
+        assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+        for i, n in enumerate(names):
+            pid = json.loads(engine.docker("inspect", n).stdout)[0]["State"]["Pid"]
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                assert f.read().split(b"\0")[:2] == [b"sleep", f"30{i}".encode()]
+    finally:
+        engine.docker("rm", "-f", *names)
