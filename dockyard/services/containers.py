@@ -282,7 +282,8 @@ class ContainerService:
                                       rspec.MASKED_PATHS, readonly=rspec.READONLY_PATHS,
                                       runtime=self.runtime.name, warnings=warnings)
         csec.check_create(hc, self.lookup, remapped=self.userns is not None)
-        net_plan = self._check_network_mode(hc, networking_config, config.get("MacAddress") or "")
+        net_plan = self._check_network_mode(hc, networking_config, config.get("MacAddress") or "",
+                                            config.get("ExposedPorts"))
         validate_log_config(hc)
         merged = cc.merge_image_config(config, img.container_config)
         path, args = cc.command_of(merged)
@@ -400,9 +401,10 @@ class ContainerService:
     def mount_points(c: Container) -> list[MountPoint]:
         return [MountPoint.from_json(m) for m in c.extra.get("mounts") or []]
 
-    def _check_network_mode(self, hc: dict, networking_config: dict | None, mac: str) -> dict:
+    def _check_network_mode(self, hc: dict, networking_config: dict | None, mac: str,
+                            exposed_ports: dict | None) -> dict:
         mode = hc["NetworkMode"]
-        plan = self.networks.plan(hc, networking_config, mac)  # refuses conflicting options first, as dockerd
+        plan = self.networks.plan(hc, networking_config, mac, exposed_ports)  # refuses conflicting options first, as dockerd
         if mode.startswith("container:"):
             self.get(mode.split(":", 1)[1])
         return plan

@@ -430,13 +430,14 @@ class NetworkService:
         return deleted
 
     # -- endpoints (container side) -------------------------------------------------------
-    def plan(self, host_config: dict, networking_config: dict | None, mac_address: str = "") -> dict[str, dict]:
+    def plan(self, host_config: dict, networking_config: dict | None, mac_address: str = "",
+             exposed_ports: dict | None = None) -> dict[str, dict]:
         """At create: the networks a container joins with its endpoint settings {network id: config}.
 
         Refuses unknown networks and a static address on a network whose subnet Docker chose."""
         mode = host_config.get("NetworkMode") or "default"
         if mode.startswith("container:"):
-            _check_container_mode(host_config, networking_config, mac_address)
+            _check_container_mode(host_config, networking_config, mac_address, exposed_ports)
         if mode in ("host", "none") or mode.startswith("container:"):
             return {}
         if mode == "default" and self.opts.bridge == "none" and \
@@ -829,7 +830,9 @@ class NetworkService:
         eps = self.endpoints(c.id)
         networks = self._networks_view(c, eps)
         primary = eps[0] if eps and eps[0].address else None
-        ports = self.ports_view(c) if (running or c.config.get("ExposedPorts")) else {}
+        # as dockerd: ports only while the container runs on a network that maps them (a bridge);
+        # none, host and container:<id> show none, an exited or created container none
+        ports = self.ports_view(c) if running and eps else {}
         return {
             "Bridge": "", "SandboxID": c.id if running else "", "HairpinMode": False,
             "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
@@ -868,8 +871,9 @@ class NetworkService:
                     eps.setdefault(ep.container, []).append(ep)
             sandboxes = {r["container"]: r for r in self.db.query("SELECT container, ports FROM net_sandboxes")}
             for c in missing:
-                views[c.id] = (c.state.running, (self._networks_view(c, eps.get(c.id, [])),
-                                                 self.ports_summary(c, _published_from_row(sandboxes.get(c.id)))))
+                own = eps.get(c.id, [])
+                views[c.id] = (c.state.running, (self._networks_view(c, own), self.ports_summary(
+                    c, _published_from_row(sandboxes.get(c.id)) if own else None)))
         return {c.id: views[c.id][1] for c in containers}
 
     def ports_view(self, c) -> dict:
@@ -888,13 +892,12 @@ class NetworkService:
                 out[k].append({"HostIp": str(m.host_ip or "0.0.0.0"), "HostPort": str(m.host_port)})
         return out
 
-    def ports_summary(self, c, published: list[PortMapping] | None = None) -> list[dict]:
-        """The container list's ``Ports`` (``published``: the container's mappings, when already read)."""
+    def ports_summary(self, c, published: list[PortMapping] | None) -> list[dict]:
+        """The container list's ``Ports``: its mappings (``published``; None when it has no endpoint),
+        then the exposed ports without one. As ``NetworkSettings.Ports``: none unless it runs on a bridge."""
         out: list[dict] = []
-        if not c.state.running:
-            published = []
-        elif published is None:
-            published = self.published(c.id)
+        if not c.state.running or published is None:
+            return out
         seen = set()
         for m in published:
             out.append({"IP": str(m.host_ip or "0.0.0.0"), "PrivatePort": m.container_port, "PublicPort": m.host_port,
@@ -934,7 +937,7 @@ class NetworkService:
         }
 
 
-def _check_container_mode(hc: dict, networking_config: dict | None, mac: str) -> None:
+def _check_container_mode(hc: dict, networking_config: dict | None, mac: str, exposed: dict | None) -> None:
     """What dockerd refuses with ``--network container:X``: the other container's network decides these."""
     if hc.get("PortBindings") or hc.get("PublishAllPorts"):
         raise errdefs.InvalidArgument("conflicting options: port publishing and the container type network mode")
@@ -947,6 +950,8 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str) ->
         raise errdefs.InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
     if mac:
         raise errdefs.InvalidArgument("conflicting options: mac-address and the network mode")
+    if exposed:  # as the request gives them: an image's EXPOSE does not count
+        raise errdefs.InvalidArgument("conflicting options: port exposing and the container type network mode")
 
 
 def _published_from_row(sb) -> list[PortMapping]:

@@ -310,8 +310,7 @@ def test_the_container_list_follows_connect_disconnect_stop_and_start(engine, ne
     assert engine.cli("network", "disconnect", a, c).returncode == 0
     assert listed() == ([b], f"127.0.0.1:{port}->80/tcp")
     assert engine.cli("stop", "-t", "0", c).returncode == 0
-    networks, ports = listed()
-    assert networks == [b] and "->" not in ports  # nothing published while stopped
+    assert listed() == ([b], "")  # as dockerd: no ports at all while stopped, not even the exposed one
     assert engine.cli("start", c).returncode == 0
     assert listed() == ([b], f"127.0.0.1:{port}->80/tcp")
     ip = json.loads(engine.cli("inspect", c).stdout)[0]["NetworkSettings"]["Networks"][b]["IPAddress"]
@@ -321,6 +320,38 @@ def test_the_container_list_follows_connect_disconnect_stop_and_start(engine, ne
 
 
 # -- port, ps PORTS ------------------------------------------------------------------------------
+
+def test_ports_show_only_while_running_on_a_bridge(engine, nets):
+    """As dockerd 20.10 (checked on one with a bridge): ``NetworkSettings.Ports`` and the list's PORTS
+    hold the exposed and published ports of a running container on a bridge network, and nothing for
+    a created or exited one, or one on the none or host network; ``--network container:`` refuses
+    ``--expose`` as it refuses ``-p``."""
+    net = nets.create("portstate")
+    port = random.randrange(30000, 39000)
+
+    def shown(c):
+        r = engine.cli("ps", "-a", "--filter", f"name={c}", "--format", "{{.Ports}}")
+        assert r.returncode == 0, r.stderr
+        status, _, info = request(engine.socket, "GET", f"/containers/{c}/json")
+        assert status == 200, info
+        return r.stdout.strip(), info["NetworkSettings"]["Ports"]
+
+    web = nets.run("state", "--network", net, "-p", f"127.0.0.1:{port}:80", "--expose", "90")
+    assert shown(web) == (f"90/tcp, 127.0.0.1:{port}->80/tcp",  # the docker CLI's order
+                          {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}], "90/tcp": None})
+    assert engine.cli("stop", "-t", "0", web).returncode == 0
+    assert shown(web) == ("", {})
+    created = nets.ctr("created")
+    assert engine.cli("create", "--name", created, "--network", net, "-p", "127.0.0.1::80",
+                      "--expose", "90", "busybox").returncode == 0
+    assert shown(created) == ("", {})
+    for mode in ("none", "host"):
+        assert shown(nets.run(mode, "--network", mode, "--expose", "90")) == ("", {}), mode
+    r = engine.cli("run", "-d", "--name", nets.ctr("shared"), "--network", f"container:{web}", "--expose", "90",
+                   "busybox", "sleep", "300")
+    assert r.returncode == 125
+    assert "conflicting options: port exposing and the container type network mode" in r.stderr
+
 
 def test_port_and_ps_ports(engine, nets):
     net = nets.create("ports")
