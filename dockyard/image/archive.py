@@ -63,11 +63,11 @@ from typing import BinaryIO, Callable, NamedTuple
 
 from dockyard import errdefs
 from dockyard.util import gopath, safepath
+from dockyard.util.tarfields import BLOCK, octal_field, pax_record, set_checksum, split_ustar
 
 __all__ = ["AppliedLayer", "Change", "apply_layer", "write_diff", "export_tree", "changes"]
 
 CHUNK = 1 << 20
-BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 MAX_SPECIAL_SIZE = 1 << 20  # PAX and GNU long-name data, as Go's archive/tar limits it
 
@@ -1001,41 +1001,12 @@ def apply_layer(src: BinaryIO, dest: str, *, whiteouts: bool = True) -> AppliedL
 # tar writing
 
 
-def _octal_field(value: int, width: int) -> bytes | None:
-    s = b"%o" % value
-    if value < 0 or len(s) > width - 1:
-        return None
-    return s.rjust(width - 1, b"0") + b"\0"
-
-
 def _num(value: int, width: int) -> bytes:
-    f = _octal_field(value, width)
+    f = octal_field(value, width)
     if f is not None:
         return f
     # base-256, as GNU tar and Go do for numbers that don't fit
     return bytes([0x80]) + (value & ((1 << (8 * (width - 1))) - 1)).to_bytes(width - 1, "big")
-
-
-def _pax_record(key: bytes, value: bytes) -> bytes:
-    body = b" " + key + b"=" + value + b"\n"
-    n = len(body) + 1
-    while len(b"%d" % n) + len(body) != n:
-        n += 1
-    return b"%d" % n + body
-
-
-def _split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
-    length = len(name)
-    if length <= 100 or not name.isascii():
-        return None
-    if length > 156:
-        length = 156
-    elif name[length - 1:length] == b"/":
-        length -= 1
-    i = name.rfind(b"/", 0, length)
-    if i <= 0 or len(name) - i - 1 > 100 or len(name) - i - 1 == 0 or i > 155:
-        return None
-    return name[:i], name[i + 1:]
 
 
 def _raw_header(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, typ: bytes,
@@ -1055,8 +1026,7 @@ def _raw_header(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: in
         blk[329:337] = _num(devmajor, 8)
         blk[337:345] = _num(devminor, 8)
         blk[345:345 + len(prefix)] = prefix
-    blk[148:156] = b"        "
-    blk[148:156] = b"%06o\0 " % sum(blk)
+    set_checksum(blk)
     return bytes(blk)
 
 
@@ -1069,27 +1039,27 @@ def _tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int,
     pax: dict[bytes, bytes] = {}
     if len(blink) > 100 or not blink.isascii():
         pax[b"linkpath"] = blink
-    if _octal_field(uid, 8) is None:
+    if octal_field(uid, 8) is None:
         pax[b"uid"], uid = b"%d" % uid, 0
-    if _octal_field(gid, 8) is None:
+    if octal_field(gid, 8) is None:
         pax[b"gid"], gid = b"%d" % gid, 0
-    if _octal_field(size, 12) is None:
+    if octal_field(size, 12) is None:
         pax[b"size"], size = b"%d" % size, 0
-    if _octal_field(mtime, 12) is None:
+    if octal_field(mtime, 12) is None:
         pax[b"mtime"], mtime = b"%d" % mtime, 0
     if xattrs:
         for k, v in xattrs.items():
             pax[b"SCHILY.xattr." + os.fsencode(k)] = v
     prefix = b""
     if len(bname) > 100 or not bname.isascii():
-        split = None if pax else _split_ustar(bname)
+        split = None if pax else split_ustar(bname)
         if split is None:
             pax[b"path"] = bname
         else:
             prefix, bname = split
     if not pax:
         return _raw_header(bname, mode, uid, gid, size, mtime, typ, blink, devmajor, devminor, prefix)
-    data = b"".join(_pax_record(k, pax[k]) for k in sorted(pax))
+    data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
     d, _, f = bname.rstrip(b"/").rpartition(b"/")
     pname = d + b"/PaxHeaders.0/" + f if d else b"PaxHeaders.0/" + f
     head = _raw_header(_ascii(pname)[:100].rstrip(b"/"), 0, 0, 0, len(data), 0, b"x", pax_file=True)

@@ -28,9 +28,9 @@ from typing import BinaryIO, Callable, Protocol
 from dockyard import errdefs
 from dockyard.util import safepath
 from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join, within_root
+from dockyard.util.tarfields import BLOCK, octal_field, pax_record, set_checksum, split_ustar
 
 CHUNK = 1 << 20
-BLOCK = 512
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -58,13 +58,6 @@ def go_quote(s: str) -> str:
 # tar writing, the way dockerd writes it
 
 
-def _octal(value: int, width: int) -> bytes | None:
-    s = b"%o" % value
-    if value < 0 or len(s) > width - 1:
-        return None
-    return s.rjust(width - 1, b"0") + b"\0"
-
-
 def _ascii(s: bytes) -> bytes:
     return s if s.isascii() else bytes(c for c in s if c < 0x80)
 
@@ -75,36 +68,7 @@ def _put(blk: bytearray, off: int, width: int, value: bytes) -> None:
 
 
 def _num(blk: bytearray, off: int, width: int, value: int) -> None:
-    _put(blk, off, width, _octal(value, width) or _octal(0, width))
-
-
-def _checksum(blk: bytearray) -> None:
-    blk[148:156] = b"        "
-    blk[148:156] = b"%06o\0 " % sum(blk)
-
-
-def _split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
-    """Go's ``splitUSTARPath``."""
-    length = len(name)
-    if length <= 100 or not name.isascii():
-        return None
-    if length > 156:
-        length = 156
-    elif name[length - 1:length] == b"/":
-        length -= 1
-    i = name.rfind(b"/", 0, length)
-    nlen = len(name) - i - 1
-    if i <= 0 or nlen > 100 or nlen == 0 or i > 155:
-        return None
-    return name[:i], name[i + 1:]
-
-
-def _pax_record(key: bytes, value: bytes) -> bytes:
-    body = b" " + key + b"=" + value + b"\n"
-    n = len(body) + 1
-    while len(b"%d" % n) + len(body) != n:
-        n += 1
-    return b"%d" % n + body
+    _put(blk, off, width, octal_field(value, width) or octal_field(0, width))
 
 
 def _plain_ascii(s: bytes) -> bool:
@@ -122,14 +86,14 @@ def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, 
     ustar = True
     if len(bname) > 100 or not _plain_ascii(bname):
         pax[b"path"] = bname
-        if _split_ustar(bname) is None:
+        if split_ustar(bname) is None:
             ustar = False
     for key, value, width in ((b"linkpath", blink, 100), (b"uname", buname, 32), (b"gname", bgname, 32)):
         if len(value) > width or not _plain_ascii(value):
             pax[key] = value
             ustar = False
     for key, value, width in ((b"uid", uid, 8), (b"gid", gid, 8), (b"size", size, 12), (b"mtime", mtime, 12)):
-        if _octal(value, width) is None:
+        if octal_field(value, width) is None:
             pax[key] = b"%d" % value
             ustar = False
     if xattrs:
@@ -153,15 +117,15 @@ def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, 
         _num(blk, 329, 8, devmajor)
         _num(blk, 337, 8, devminor)
         _put(blk, 345, 155, prefix)
-        _checksum(blk)
+        set_checksum(blk)
         return bytes(blk)
 
     if ustar:
-        split = _split_ustar(bname)
+        split = split_ustar(bname)
         if split is not None:
             return main(split[1], split[0])
         return main(bname)
-    data = b"".join(_pax_record(k, pax[k]) for k in sorted(pax))
+    data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
     d, f = bname[:bname.rfind(b"/") + 1], bname[bname.rfind(b"/") + 1:]
     pname = os.fsencode(go_join(os.fsdecode(d), "PaxHeaders.0", os.fsdecode(f)))
     pname = _ascii(pname)[:100].rstrip(b"/")
@@ -174,7 +138,7 @@ def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, 
     _num(head, 136, 12, 0)
     head[156:157] = b"x"
     head[257:265] = b"ustar\x0000"
-    _checksum(head)
+    set_checksum(head)
     return bytes(head) + data + bytes(-len(data) % BLOCK) + main(bname)
 
 
