@@ -1060,8 +1060,8 @@ def _tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int,
     if not pax:
         return _raw_header(bname, mode, uid, gid, size, mtime, typ, blink, devmajor, devminor, prefix)
     data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
-    d, _, f = bname.rstrip(b"/").rpartition(b"/")
-    pname = d + b"/PaxHeaders.0/" + f if d else b"PaxHeaders.0/" + f
+    d, f = gopath.split(os.fsdecode(bname))  # Go's path.Join(path.Split(name)): "dir/" gives "dir/PaxHeaders.0"
+    pname = os.fsencode(gopath.join(d, "PaxHeaders.0", f))
     head = _raw_header(_ascii(pname)[:100].rstrip(b"/"), 0, 0, 0, len(data), 0, b"x", pax_file=True)
     main = _raw_header(_ascii(bname), mode, uid, gid, size, mtime, typ, _ascii(blink), devmajor,
                        devminor)

@@ -642,3 +642,25 @@ def test_gnu_tar_long_names_apply(tmp_path):
     assert (tmp_path / "l" / long).read_text() == "long"
     assert os.readlink(tmp_path / "l/sym") == "t" * 200
     assert res.diff_id == sha(data)
+
+
+def test_pax_headers_are_named_as_go_names_them(tmp_path):
+    """Go's archive/tar names an entry's PAX header ``path.Join(path.Split(name))`` made ASCII:
+    ``dir/PaxHeaders.0/file`` for a file, ``dir/PaxHeaders.0`` for a directory (``dir/``)."""
+    upper = tmp_path / "upper"
+    (upper / "dé").mkdir(parents=True)
+    (upper / "dé" / "fé").write_bytes(b"x")
+    out = io.BytesIO()
+    archive.write_diff(str(upper), out)
+    data = out.getvalue()
+    pax_names = {}
+    pos = 0
+    while pos + 512 <= len(data) and data[pos:pos + 512] != bytes(512):
+        h = data[pos:pos + 512]
+        size = int(h[124:136].rstrip(b"\0 ") or b"0", 8)
+        if h[156:157] == b"x":
+            recs = data[pos + 512:pos + 512 + size]
+            path = [r.split(b"=", 1)[1] for r in recs.split(b"\n") if b" path=" in r][0]
+            pax_names[path.decode()] = h[:100].rstrip(b"\0").decode()
+        pos += 512 + -(-size // 512) * 512
+    assert pax_names == {"dé/": "d/PaxHeaders.0", "dé/fé": "d/PaxHeaders.0/f"}
