@@ -38,9 +38,9 @@ import os
 import stat
 import time
 
-from dockyard.util import dockerignore
+from dockyard.util import dockerignore, tarfields
+from dockyard.util.tarfields import BLOCK
 
-BLOCK = 512
 _CHUNK = 256 * 1024
 _BIG = 1 << 20
 
@@ -52,67 +52,6 @@ class ContextError(Exception):
 # --------------------------------------------------------------------------- tar headers (Go's archive/tar)
 
 
-def _octal(value: int, size: int) -> bytes:
-    return b"%0*o\0" % (size - 1, value)
-
-
-def _fits_octal(value: int, size: int) -> bool:
-    return 0 <= value < 8 ** (size - 1)
-
-
-def _is_ascii(s: str) -> bool:
-    return s.isascii()
-
-
-def _split_ustar_path(name: str) -> tuple[str, str] | None:
-    """Go's ``splitUSTARPath``: (prefix, name) for a path longer than 100 bytes, or None."""
-    length = len(name)
-    if length <= 100 or not name.isascii():
-        return None
-    if length > 156:
-        length = 156
-    elif name[length - 1] == "/":
-        length -= 1
-    i = name.rfind("/", 0, length)
-    nlen = len(name) - i - 1
-    if i <= 0 or nlen > 100 or nlen == 0 or i > 155:
-        return None
-    return name[:i], name[i + 1:]
-
-
-def _block(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, typeflag: bytes,
-           linkname: bytes = b"", uname: bytes = b"", gname: bytes = b"", devmajor: int = 0,
-           devminor: int = 0, prefix: bytes = b"", raw: bool = False) -> bytes:
-    """One 512-byte USTAR header block, laid out as Go's ``templateV7Plus`` writes it.
-
-    ``raw``: Go's ``writeRawFile`` layout (PAX extended headers), which leaves the device fields empty.
-    """
-    head = b"".join((
-        name[:100].ljust(100, b"\0"),
-        _octal(mode, 8), _octal(uid, 8), _octal(gid, 8), _octal(size, 12), _octal(mtime, 12),
-        b"        ",
-        typeflag,
-        linkname[:100].ljust(100, b"\0"),
-        b"ustar\x0000",
-        uname[:32].ljust(32, b"\0"), gname[:32].ljust(32, b"\0"),
-        b"\0" * 16 if raw else _octal(devmajor, 8) + _octal(devminor, 8),
-        prefix[:155].ljust(155, b"\0"),
-    )).ljust(BLOCK, b"\0")
-    chksum = sum(head)
-    return head[:148] + b"%06o\0 " % chksum + head[156:]
-
-
-def _pax_record(key: str, value: bytes) -> bytes:
-    k = key.encode()
-    size = len(k) + len(value) + 3
-    size += len(str(size))
-    rec = b"%d %s=%s\n" % (size, k, value)
-    if len(rec) != size:
-        size = len(rec)
-        rec = b"%d %s=%s\n" % (size, k, value)
-    return rec
-
-
 def _pad(n: int) -> bytes:
     return b"\0" * (-n % BLOCK)
 
@@ -121,38 +60,8 @@ def tar_header(name: str, *, mode: int, size: int = 0, mtime: int = 0, typeflag:
                linkname: str = "", uid: int = 0, gid: int = 0, uname: str = "", gname: str = "",
                devmajor: int = 0, devminor: int = 0, xattrs: dict[str, bytes] | None = None) -> bytes:
     """The header block(s) of one entry: USTAR when possible, else a PAX extended header first."""
-    enc = lambda s: s.encode("utf-8", "surrogateescape")  # noqa: E731
-    pax: dict[str, bytes] = {}
-    prefix = ""
-    short = name
-    if not _is_ascii(name) or len(enc(name)) > 100:
-        split = _split_ustar_path(name)
-        if split is None:
-            pax["path"] = enc(name)
-        else:
-            prefix, short = split
-    if not _is_ascii(linkname) or len(enc(linkname)) > 100:
-        pax["linkpath"] = enc(linkname)
-    for key, value in (("uname", uname), ("gname", gname)):
-        if not _is_ascii(value) or len(value) > 32:
-            pax[key] = enc(value)
-    for key, value, width in (("uid", uid, 8), ("gid", gid, 8), ("size", size, 12), ("mtime", mtime, 12)):
-        if not _fits_octal(value, width):
-            pax[key] = str(value).encode()
-    for k, v in (xattrs or {}).items():
-        pax["SCHILY.xattr." + k] = v
-    if not pax:
-        return _block(enc(short), mode, uid, gid, size, mtime, typeflag, enc(linkname), enc(uname), enc(gname),
-                      devmajor=devmajor, devminor=devminor, prefix=enc(prefix))
-    data = b"".join(_pax_record(k, pax[k]) for k in sorted(pax))
-    i = name.rfind("/")
-    xname = dockerignore.clean(name[:i + 1] + "PaxHeaders.0/" + name[i + 1:])  # path.Join(path.Split(name))
-    ascii_ = lambda s: "".join(c for c in s if ord(c) < 0x80).encode()  # noqa: E731 - Go's toASCII
-    xhead = _block(ascii_(xname)[:100].rstrip(b"/"), 0, 0, 0, len(data), 0, b"x", raw=True)
-    main = _block(ascii_(name), mode, uid if _fits_octal(uid, 8) else 0, gid if _fits_octal(gid, 8) else 0,
-                  size if _fits_octal(size, 12) else 0, mtime if _fits_octal(mtime, 12) else 0, typeflag,
-                  ascii_(linkname), ascii_(uname), ascii_(gname), devmajor=devmajor, devminor=devminor)
-    return xhead + data + _pad(len(data)) + main
+    return tarfields.tar_header(name, mode, uid, gid, size, mtime, typeflag, linkname, uname, gname,
+                                devmajor, devminor, xattrs)
 
 
 END_OF_ARCHIVE = b"\0" * (2 * BLOCK)

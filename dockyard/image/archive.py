@@ -63,7 +63,7 @@ from typing import BinaryIO, Callable, NamedTuple
 
 from dockyard import errdefs
 from dockyard.util import gopath, safepath
-from dockyard.util.tarfields import BLOCK, octal_field, pax_record, set_checksum, split_ustar
+from dockyard.util.tarfields import BLOCK, tar_header
 
 __all__ = ["AppliedLayer", "Change", "apply_layer", "write_diff", "export_tree", "changes"]
 
@@ -1001,77 +1001,6 @@ def apply_layer(src: BinaryIO, dest: str, *, whiteouts: bool = True) -> AppliedL
 # tar writing
 
 
-def _num(value: int, width: int) -> bytes:
-    f = octal_field(value, width)
-    if f is not None:
-        return f
-    # base-256, as GNU tar and Go do for numbers that don't fit
-    return bytes([0x80]) + (value & ((1 << (8 * (width - 1))) - 1)).to_bytes(width - 1, "big")
-
-
-def _raw_header(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, typ: bytes,
-                linkname: bytes = b"", devmajor: int = 0, devminor: int = 0, prefix: bytes = b"",
-                pax_file: bool = False) -> bytes:
-    blk = bytearray(BLOCK)
-    blk[0:len(name[:100])] = name[:100]
-    blk[100:108] = _num(mode, 8)
-    blk[108:116] = _num(uid, 8)
-    blk[116:124] = _num(gid, 8)
-    blk[124:136] = _num(size, 12)
-    blk[136:148] = _num(mtime, 12)
-    blk[156:157] = typ
-    blk[157:157 + len(linkname[:100])] = linkname[:100]
-    blk[257:265] = b"ustar\x0000"
-    if not pax_file:
-        blk[329:337] = _num(devmajor, 8)
-        blk[337:345] = _num(devminor, 8)
-        blk[345:345 + len(prefix)] = prefix
-    set_checksum(blk)
-    return bytes(blk)
-
-
-def _tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, typ: bytes,
-                linkname: str = "", devmajor: int = 0, devminor: int = 0,
-                xattrs: dict[str, bytes] | None = None) -> bytes:
-    """One entry's header block(s), USTAR where it fits, else with a PAX header (Go's rules)."""
-    bname = os.fsencode(name)
-    blink = os.fsencode(linkname)
-    pax: dict[bytes, bytes] = {}
-    if len(blink) > 100 or not blink.isascii():
-        pax[b"linkpath"] = blink
-    if octal_field(uid, 8) is None:
-        pax[b"uid"], uid = b"%d" % uid, 0
-    if octal_field(gid, 8) is None:
-        pax[b"gid"], gid = b"%d" % gid, 0
-    if octal_field(size, 12) is None:
-        pax[b"size"], size = b"%d" % size, 0
-    if octal_field(mtime, 12) is None:
-        pax[b"mtime"], mtime = b"%d" % mtime, 0
-    if xattrs:
-        for k, v in xattrs.items():
-            pax[b"SCHILY.xattr." + os.fsencode(k)] = v
-    prefix = b""
-    if len(bname) > 100 or not bname.isascii():
-        split = None if pax else split_ustar(bname)
-        if split is None:
-            pax[b"path"] = bname
-        else:
-            prefix, bname = split
-    if not pax:
-        return _raw_header(bname, mode, uid, gid, size, mtime, typ, blink, devmajor, devminor, prefix)
-    data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
-    d, f = gopath.split(os.fsdecode(bname))  # Go's path.Join(path.Split(name)): "dir/" gives "dir/PaxHeaders.0"
-    pname = os.fsencode(gopath.join(d, "PaxHeaders.0", f))
-    head = _raw_header(_ascii(pname)[:100].rstrip(b"/"), 0, 0, 0, len(data), 0, b"x", pax_file=True)
-    main = _raw_header(_ascii(bname), mode, uid, gid, size, mtime, typ, _ascii(blink), devmajor,
-                       devminor)
-    return head + data + bytes(-len(data) % BLOCK) + main
-
-
-def _ascii(b: bytes) -> bytes:
-    return b if b.isascii() else bytes(c for c in b if c < 0x80)
-
-
 class _Out:
     """Buffered writes to ``out``, hashed when ``hashed``."""
 
@@ -1166,7 +1095,7 @@ class _TreeWriter:
                         os.close(cfd)  # another mount: its mount point, not its contents
                         continue
                     if opaque:
-                        self.out.write(_tar_header(path + "/" + WHITEOUT_OPAQUE, st.st_mode & 0o777,
+                        self.out.write(tar_header(path + "/" + WHITEOUT_OPAQUE, st.st_mode & 0o777,
                                                    *self._owner(st), 0, 0, b"0"))
                     stack.append((cfd, path + "/", st.st_dev, self._children(cfd)))
                 else:
@@ -1200,7 +1129,7 @@ class _TreeWriter:
                 opaque = os.getxattr(cfd, OPAQUE_XATTR) == b"y"
             except OSError:
                 opaque = False
-        self.out.write(_tar_header(path + "/", st.st_mode, *self._owner(st), 0,
+        self.out.write(tar_header(path + "/", st.st_mode, *self._owner(st), 0,
                                    st.st_mtime_ns // 1_000_000_000, b"5", xattrs=xattrs))
         return opaque
 
@@ -1210,14 +1139,14 @@ class _TreeWriter:
         if self.whiteouts and _is_whiteout(st):
             parent, _, base = path.rpartition("/")
             wh = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base
-            self.out.write(_tar_header(wh, 0o600, *self._owner(st), 0, mtime, b"0"))
+            self.out.write(tar_header(wh, 0o600, *self._owner(st), 0, mtime, b"0"))
             return
         if st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self.links.get(key)
             if first is not None:
                 xattrs = self._xattrs_at(pfd, name, st)
-                self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"1", first,
+                self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"1", first,
                                            xattrs=xattrs))
                 return
             self.links[key] = path
@@ -1226,7 +1155,7 @@ class _TreeWriter:
             try:
                 xattrs = _listxattrs(fd, self.skip_overlay)
                 size = st.st_size
-                self.out.write(_tar_header(path, mode, *self._owner(st), size, mtime, b"0",
+                self.out.write(tar_header(path, mode, *self._owner(st), size, mtime, b"0",
                                            xattrs=xattrs))
                 self._copy(fd, size)
             finally:
@@ -1235,15 +1164,15 @@ class _TreeWriter:
         xattrs = self._xattrs_at(pfd, name, st)
         if stat.S_ISLNK(mode):
             target = os.readlink(name, dir_fd=pfd)
-            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"2", target,
+            self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"2", target,
                                        xattrs=xattrs))
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             typ = b"3" if stat.S_ISCHR(mode) else b"4"
-            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, typ,
+            self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, typ,
                                        devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
                                        xattrs=xattrs))
         elif stat.S_ISFIFO(mode):
-            self.out.write(_tar_header(path, mode, *self._owner(st), 0, mtime, b"6",
+            self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"6",
                                        xattrs=xattrs))
         # sockets have no tar form: skipped, as docker does
 

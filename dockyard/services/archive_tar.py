@@ -28,7 +28,7 @@ from typing import BinaryIO, Callable, Protocol
 from dockyard import errdefs
 from dockyard.util import safepath
 from dockyard.util.gopath import base as go_base, clean as go_clean, dir as go_dir, join as go_join, within_root
-from dockyard.util.tarfields import BLOCK, octal_field, pax_record, set_checksum, split_ustar
+from dockyard.util.tarfields import BLOCK, tar_header
 
 CHUNK = 1 << 20
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -56,90 +56,6 @@ def go_quote(s: str) -> str:
 
 # --------------------------------------------------------------------------
 # tar writing, the way dockerd writes it
-
-
-def _ascii(s: bytes) -> bytes:
-    return s if s.isascii() else bytes(c for c in s if c < 0x80)
-
-
-def _put(blk: bytearray, off: int, width: int, value: bytes) -> None:
-    value = value[:width]
-    blk[off:off + len(value)] = value
-
-
-def _num(blk: bytearray, off: int, width: int, value: int) -> None:
-    _put(blk, off, width, octal_field(value, width) or octal_field(0, width))
-
-
-def _plain_ascii(s: bytes) -> bool:
-    return s.isascii() and b"\0" not in s
-
-
-def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, typ: bytes,
-               linkname: str = "", uname: str = "", gname: str = "", devmajor: int = 0, devminor: int = 0,
-               xattrs: dict[str, bytes] | None = None) -> bytes:
-    """One entry as Go's ``archive/tar`` writes a header with ``Format: FormatPAX``:
-    USTAR when every field fits, else a PAX extended header and a best-effort USTAR one."""
-    bname, blink = os.fsencode(name), os.fsencode(linkname)
-    buname, bgname = uname.encode("utf-8", "surrogateescape"), gname.encode("utf-8", "surrogateescape")
-    pax: dict[bytes, bytes] = {}
-    ustar = True
-    if len(bname) > 100 or not _plain_ascii(bname):
-        pax[b"path"] = bname
-        if split_ustar(bname) is None:
-            ustar = False
-    for key, value, width in ((b"linkpath", blink, 100), (b"uname", buname, 32), (b"gname", bgname, 32)):
-        if len(value) > width or not _plain_ascii(value):
-            pax[key] = value
-            ustar = False
-    for key, value, width in ((b"uid", uid, 8), (b"gid", gid, 8), (b"size", size, 12), (b"mtime", mtime, 12)):
-        if octal_field(value, width) is None:
-            pax[key] = b"%d" % value
-            ustar = False
-    if xattrs:
-        for k, v in xattrs.items():
-            pax[b"SCHILY.xattr." + os.fsencode(k)] = v
-        ustar = False
-
-    def main(hname: bytes, prefix: bytes = b"") -> bytes:
-        blk = bytearray(BLOCK)
-        _put(blk, 0, 100, _ascii(hname))
-        _num(blk, 100, 8, mode)
-        _num(blk, 108, 8, uid)
-        _num(blk, 116, 8, gid)
-        _num(blk, 124, 12, size)
-        _num(blk, 136, 12, mtime)
-        blk[156:157] = typ
-        _put(blk, 157, 100, _ascii(blink))
-        blk[257:265] = b"ustar\x0000"
-        _put(blk, 265, 32, _ascii(buname))
-        _put(blk, 297, 32, _ascii(bgname))
-        _num(blk, 329, 8, devmajor)
-        _num(blk, 337, 8, devminor)
-        _put(blk, 345, 155, prefix)
-        set_checksum(blk)
-        return bytes(blk)
-
-    if ustar:
-        split = split_ustar(bname)
-        if split is not None:
-            return main(split[1], split[0])
-        return main(bname)
-    data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
-    d, f = bname[:bname.rfind(b"/") + 1], bname[bname.rfind(b"/") + 1:]
-    pname = os.fsencode(go_join(os.fsdecode(d), "PaxHeaders.0", os.fsdecode(f)))
-    pname = _ascii(pname)[:100].rstrip(b"/")
-    head = bytearray(BLOCK)
-    _put(head, 0, 100, pname)
-    _num(head, 100, 8, 0)
-    _num(head, 108, 8, 0)
-    _num(head, 116, 8, 0)
-    _num(head, 124, 12, len(data))
-    _num(head, 136, 12, 0)
-    head[156:157] = b"x"
-    head[257:265] = b"ustar\x0000"
-    set_checksum(head)
-    return bytes(head) + data + bytes(-len(data) % BLOCK) + main(bname)
 
 
 class _Names:

@@ -1082,3 +1082,12 @@ def test_commit(daemon):
     daemon.routes[("POST", "/commit")] = (404, "application/json", b'{"message":"No such container: ctr"}')
     r = dockyard(daemon.host, "commit", "ctr")
     assert (r.returncode, r.stderr.decode()) == (1, "Error response from daemon: No such container: ctr\n")
+
+
+def test_a_long_name_goes_into_the_pax_header_with_the_other_fields_that_need_one():
+    """A path that a USTAR prefix could hold still goes into the PAX header when the entry needs
+    one anyway (here for its uid), as Go writes it: read back, the name is whole."""
+    name = "d" * 90 + "/" + "f" * 60
+    blob = tar_header(name, mode=0o644, size=1, uid=3_000_000) + b"x".ljust(512, b"\0") + bytes(1024)
+    (m,) = tarfile.open(fileobj=io.BytesIO(blob)).getmembers()
+    assert (m.name, m.uid, m.size) == (name, 3_000_000, 1)
