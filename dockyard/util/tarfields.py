@@ -1,5 +1,6 @@
-"""Tar headers as Go's ``archive/tar`` writes them, for the two writers that copy dockerd's bytes:
-image layers (:mod:`dockyard.image.archive`) and ``docker cp`` (:mod:`dockyard.services.archive_tar`)."""
+"""Tar headers as Go's ``archive/tar`` writes them, for every tar dockyard writes in dockerd's or
+the docker CLI's bytes: image layers (:mod:`dockyard.image.archive`), ``docker cp``
+(:mod:`dockyard.services.archive_tar`) and the build context (:mod:`dockyard.cli.buildcontext`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dockyard.util import gopath
 BLOCK = 512
 
 
-def octal_field(value: int, width: int) -> bytes | None:
+def _octal_field(value: int, width: int) -> bytes | None:
     """A zero-padded, NUL-terminated octal field, or None when ``value`` does not fit ``width``."""
     s = b"%o" % value
     if value < 0 or len(s) > width - 1:
@@ -18,7 +19,7 @@ def octal_field(value: int, width: int) -> bytes | None:
     return s.rjust(width - 1, b"0") + b"\0"
 
 
-def split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
+def _split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
     """Go's ``splitUSTARPath``: (prefix, name) for a path longer than 100 bytes, or None."""
     length = len(name)
     if length <= 100 or not name.isascii():
@@ -34,7 +35,7 @@ def split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
     return name[:i], name[i + 1:]
 
 
-def pax_record(key: bytes, value: bytes) -> bytes:
+def _pax_record(key: bytes, value: bytes) -> bytes:
     """One ``"<length> <key>=<value>\\n"`` record, its length counting its own digits."""
     body = b" " + key + b"=" + value + b"\n"
     n = len(body) + 1
@@ -43,7 +44,7 @@ def pax_record(key: bytes, value: bytes) -> bytes:
     return b"%d" % n + body
 
 
-def set_checksum(blk: bytearray) -> None:
+def _set_checksum(blk: bytearray) -> None:
     """Fill in the checksum of a header block (the field counts as spaces while summing)."""
     blk[148:156] = b"        "
     blk[148:156] = b"%06o\0 " % sum(blk)
@@ -56,7 +57,7 @@ def _ascii(s: bytes) -> bytes:
 
 def _num(value: int, width: int) -> bytes:
     # a number that does not fit is in the PAX header; the USTAR field gets 0, as Go writes it
-    return octal_field(value, width) or octal_field(0, width)
+    return _octal_field(value, width) or _octal_field(0, width)
 
 
 def _block(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, typ: bytes, linkname: bytes = b"",
@@ -80,7 +81,7 @@ def _block(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, ty
         blk[329:337] = _num(devmajor, 8)
         blk[337:345] = _num(devminor, 8)
         blk[345:345 + len(prefix[:155])] = prefix[:155]
-    set_checksum(blk)
+    _set_checksum(blk)
     return bytes(blk)
 
 
@@ -97,27 +98,27 @@ def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, 
     for key, value, width in ((b"linkpath", blink, 100), (b"uname", buname, 32), (b"gname", bgname, 32)):
         if len(value) > width or not value.isascii():
             pax[key] = value
-    if octal_field(uid, 8) is None:
+    if _octal_field(uid, 8) is None:
         pax[b"uid"], uid = b"%d" % uid, 0
-    if octal_field(gid, 8) is None:
+    if _octal_field(gid, 8) is None:
         pax[b"gid"], gid = b"%d" % gid, 0
-    if octal_field(size, 12) is None:
+    if _octal_field(size, 12) is None:
         pax[b"size"], size = b"%d" % size, 0
-    if octal_field(mtime, 12) is None:
+    if _octal_field(mtime, 12) is None:
         pax[b"mtime"], mtime = b"%d" % mtime, 0
     if xattrs:
         for k, v in xattrs.items():
             pax[b"SCHILY.xattr." + os.fsencode(k)] = v
     prefix = b""
     if len(bname) > 100 or not bname.isascii():
-        split = None if pax else split_ustar(bname)  # with a PAX header anyway, the path goes in it
+        split = None if pax else _split_ustar(bname)  # with a PAX header anyway, the path goes in it
         if split is None:
             pax[b"path"] = bname
         else:
             prefix, bname = split
     if not pax:
         return _block(bname, mode, uid, gid, size, mtime, typ, blink, buname, bgname, devmajor, devminor, prefix)
-    data = b"".join(pax_record(k, pax[k]) for k in sorted(pax))
+    data = b"".join(_pax_record(k, pax[k]) for k in sorted(pax))
     d, f = gopath.split(os.fsdecode(bname))
     pname = os.fsencode(gopath.join(d, "PaxHeaders.0", f))
     head = _block(_ascii(pname)[:100].rstrip(b"/"), 0, 0, 0, len(data), 0, b"x", pax_file=True)
