@@ -1096,7 +1096,7 @@ class _TreeWriter:
                         continue
                     if opaque:
                         self.out.write(tar_header(path + "/" + WHITEOUT_OPAQUE, st.st_mode & 0o777,
-                                                   *self._owner(st), 0, 0, b"0"))
+                                                  *self._owner(st), 0, 0, b"0"))
                     stack.append((cfd, path + "/", st.st_dev, self._children(cfd)))
                 else:
                     self._nondir(fd, name, path, st)
@@ -1130,7 +1130,7 @@ class _TreeWriter:
             except OSError:
                 opaque = False
         self.out.write(tar_header(path + "/", st.st_mode, *self._owner(st), 0,
-                                   st.st_mtime_ns // 1_000_000_000, b"5", xattrs=xattrs))
+                                  st.st_mtime_ns // 1_000_000_000, b"5", xattrs=xattrs))
         return opaque
 
     def _nondir(self, pfd: int, name: str, path: str, st: os.stat_result) -> None:
@@ -1147,7 +1147,7 @@ class _TreeWriter:
             if first is not None:
                 xattrs = self._xattrs_at(pfd, name, st)
                 self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"1", first,
-                                           xattrs=xattrs))
+                                          xattrs=xattrs))
                 return
             self.links[key] = path
         if stat.S_ISREG(mode):
@@ -1156,7 +1156,7 @@ class _TreeWriter:
                 xattrs = _listxattrs(fd, self.skip_overlay)
                 size = st.st_size
                 self.out.write(tar_header(path, mode, *self._owner(st), size, mtime, b"0",
-                                           xattrs=xattrs))
+                                          xattrs=xattrs))
                 self._copy(fd, size)
             finally:
                 os.close(fd)
@@ -1165,15 +1165,15 @@ class _TreeWriter:
         if stat.S_ISLNK(mode):
             target = os.readlink(name, dir_fd=pfd)
             self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"2", target,
-                                       xattrs=xattrs))
+                                      xattrs=xattrs))
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             typ = b"3" if stat.S_ISCHR(mode) else b"4"
             self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, typ,
-                                       devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
-                                       xattrs=xattrs))
+                                      devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
+                                      xattrs=xattrs))
         elif stat.S_ISFIFO(mode):
             self.out.write(tar_header(path, mode, *self._owner(st), 0, mtime, b"6",
-                                       xattrs=xattrs))
+                                      xattrs=xattrs))
         # sockets have no tar form: skipped, as docker does
 
     def _xattrs_at(self, pfd: int, name: str, st: os.stat_result) -> dict[str, bytes] | None:

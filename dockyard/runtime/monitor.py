@@ -250,8 +250,6 @@ def _drain_report(loop: asyncio.AbstractEventLoop, fd: int, proc: subprocess.Pop
     def ready() -> None:
         try:
             data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
         except OSError:
             data = b""
         if data and b"\n" not in data:

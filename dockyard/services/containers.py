@@ -404,7 +404,8 @@ class ContainerService:
     def _check_network_mode(self, hc: dict, networking_config: dict | None, mac: str,
                             exposed_ports: dict | None) -> dict:
         mode = hc["NetworkMode"]
-        plan = self.networks.plan(hc, networking_config, mac, exposed_ports)  # refuses conflicting options first, as dockerd
+        # refuses conflicting options first, as dockerd
+        plan = self.networks.plan(hc, networking_config, mac, exposed_ports)
         if mode.startswith("container:"):
             self.get(mode.split(":", 1)[1])
         return plan

@@ -877,19 +877,17 @@ class NetworkService:
         return {c.id: views[c.id][1] for c in containers}
 
     def ports_view(self, c) -> dict:
-        """``NetworkSettings.Ports``: every exposed port, with its host bindings or null."""
+        """``NetworkSettings.Ports`` of a running container: every exposed port, with its host bindings or null."""
         out: dict[str, list | None] = {}
         for key in (c.config.get("ExposedPorts") or {}):
             out[key if "/" in key else f"{key}/tcp"] = None
         for key in (c.host_config.get("PortBindings") or {}):
             out.setdefault(key if "/" in key else f"{key}/tcp", None)
-        if c.state.running:
-            for m in self.published(c.id):
-                k = f"{m.container_port}/{m.proto}"
-                out.setdefault(k, None)
-                if out[k] is None:
-                    out[k] = []
-                out[k].append({"HostIp": str(m.host_ip or "0.0.0.0"), "HostPort": str(m.host_port)})
+        for m in self.published(c.id):
+            k = f"{m.container_port}/{m.proto}"
+            if out.get(k) is None:
+                out[k] = []
+            out[k].append({"HostIp": str(m.host_ip or "0.0.0.0"), "HostPort": str(m.host_port)})
         return out
 
     def ports_summary(self, c, published: list[PortMapping] | None) -> list[dict]:
