@@ -43,14 +43,14 @@ def check(op: str, raw: bytes | str) -> str:
 # ----------------------------------------------------------------------------
 
 
-def test_table_is_small_and_loads_fast():
+def test_table_is_small_and_loads():
+    # small: the daemon reads it at its first request; how fast is for bench/, not a test
     size = V._TABLE_PATH.stat().st_size
     assert size < 100_000
     V._table = None
     V._types.clear()
-    t0 = time.perf_counter()
-    V._load()
-    assert time.perf_counter() - t0 < 0.05
+    table = V._load()
+    assert "ContainerCreate" in table["ops"] and V._routes and len(V._routes) == len(table["ops"])
 
 
 def test_operations_with_json_bodies():
