@@ -19,6 +19,7 @@ from dockyard.api.server.app import Services, make_app
 from dockyard.api.server.metrics import Metrics, make_metrics_app
 from dockyard.daemon.config import DaemonConfig, parse_args
 from dockyard.image.images import ImageStore
+from dockyard.runtime import cgroups
 from dockyard.runtime.logs import LogRotator
 from dockyard.runtime.monitor import ConmonMonitor, ExitWatcher
 from dockyard.runtime.oci import OCIRuntime
@@ -160,6 +161,8 @@ class Daemon:
             await self._serve_metrics(self.cfg.metrics_addr)
         self.watcher.start()
         self.log_rotator.start()
+        disk = cgroups.enable_io_accounting(self.root)
+        log.debug("block I/O counted on disk %s (the data root's)", disk or "(none: not a disk, or not v1)")
         await self.containers.reconcile()
         await self.networks.start([c for c in self.containers.all() if c.state.running])
         self.health.start_at_boot()

@@ -226,6 +226,51 @@ def _proc_cgroup(pid: int) -> dict[str, str]:
     return out
 
 
+def whole_disk(dev: int) -> tuple[int, int] | None:
+    """(major, minor) of the disk a block device number belongs to (a partition's parent), or None when
+    the number is no block device (tmpfs, overlay, btrfs subvolumes: major 0)."""
+    if os.major(dev) == 0:
+        return None
+    sysdir = f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}"
+    if not os.path.isdir(sysdir):
+        return None
+    if os.path.exists(sysdir + "/partition"):
+        sysdir = os.path.realpath(sysdir) + "/.."
+    text = read_text(sysdir + "/dev") or ""
+    major, sep, minor = text.strip().partition(":")
+    return (int(major), int(minor)) if sep and major.isdigit() and minor.isdigit() else None
+
+
+def enable_io_accounting(path: str, parent: str = "dockyard") -> str | None:
+    """Make cgroup v1 count block I/O on the disk that holds ``path``; the ``MAJ:MIN`` it did, or None.
+
+    Since Linux 6.11 blk-throttle sets itself up on a disk only when a throttle rule is first
+    written for it, and until then v1's ``blkio.throttle.io_service_bytes`` stay empty for every
+    cgroup: ``stats`` would show no block I/O at all on a fresh boot. Writing a rule of 0 (no
+    limit, the default) into our own parent cgroup sets it up and limits nothing. Older kernels,
+    v2's ``io.stat`` and disks already set up need nothing; a failure only costs the counters.
+    """
+    blk = cgroup_mounts()[0].get("blkio")
+    try:
+        disk = whole_disk(os.stat(path).st_dev)
+    except OSError:
+        return None
+    if not blk or disk is None:
+        return None
+    rule = f"{disk[0]}:{disk[1]}"
+    d = os.path.join(blk, parent)
+    try:
+        os.makedirs(d, exist_ok=True)
+        if any(line.split()[:1] == [rule] for line in (read_text(d + "/blkio.throttle.read_bps_device") or "")
+               .splitlines()):
+            return rule  # someone's limit is there: set up already, and never to be overwritten
+        with open(d + "/blkio.throttle.read_bps_device", "w") as f:
+            f.write(rule + " 0")
+    except OSError:
+        return None
+    return rule
+
+
 # -- what ---------------------------------------------------------------------------------------------
 
 def read(paths: CgroupPaths, *, with_procs: bool = False) -> CgroupSample | None:

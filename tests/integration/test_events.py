@@ -161,9 +161,12 @@ def test_labels_named_like_event_attributes(engine):
 def test_oom_and_update_events(engine, name):
     t0 = time.time()
     other = name + "-upd"
-    # the pipe's reader is OOM-killed, the shell goes on: oom, then a die with the shell's own code
+    # the pipe's reader is OOM-killed, the shell goes on: oom, then a die with the shell's own code. The
+    # reader asks to be the kernel's first choice (oom_score_adj 1000): on a loaded machine the kernel
+    # has been seen to take the shell (pid 1, as small as head) instead
     r = engine.docker("run", "--name", name, "--network", "none", "-m", "16m", "--memory-swap", "16m", "busybox",
-                      "sh", "-c", "head -c 200m /dev/zero | tail; exit 5")
+                      "sh", "-c", "head -c 200m /dev/zero | (echo 1000 > /proc/self/oom_score_adj && exec tail); "
+                      "exit 5")
     assert r.returncode == 5, (r.returncode, r.stderr)
     try:
         st = engine.docker("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", name).stdout.strip()

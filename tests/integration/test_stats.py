@@ -243,6 +243,75 @@ def test_stats_no_stream_table_parses(engine, made, client):
     assert names.index(b) < names.index(a)
 
 
+LOOP_CTL_ADD, LOOP_CTL_REMOVE = 0x4C80, 0x4C81
+
+
+@pytest.fixture
+def fresh_disk(tmp_path):
+    """A 128 MB ext4 on a loop device made new for the test (its own request queue, which no throttle
+    rule has ever named: a reused loop device keeps what an earlier test set up), mounted at
+    ``tmp_path/mnt``."""
+    import errno
+    import fcntl
+    import random
+
+    img = tmp_path / "disk.img"
+    with open(img, "wb") as f:
+        f.truncate(128 * MIB)
+    ctl = os.open("/dev/loop-control", os.O_RDWR)
+    try:
+        for _ in range(50):
+            idx = random.randrange(200, 4000)
+            try:
+                fcntl.ioctl(ctl, LOOP_CTL_ADD, idx)
+                break
+            except OSError as e:
+                if e.errno != errno.EEXIST:
+                    raise
+        dev = f"/dev/loop{idx}"
+        wait_for(lambda: os.path.exists(dev), timeout=5, what=dev)
+        mnt = tmp_path / "mnt"
+        mnt.mkdir()
+        try:
+            subprocess.run(["losetup", dev, str(img)], check=True, capture_output=True)
+            subprocess.run(["mkfs.ext4", "-q", "-F", dev], check=True, capture_output=True)
+            subprocess.run(["mount", dev, str(mnt)], check=True, capture_output=True)
+            yield dev, mnt
+        finally:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+            subprocess.run(["losetup", "-d", dev], capture_output=True)
+            try:
+                fcntl.ioctl(ctl, LOOP_CTL_REMOVE, idx)
+            except OSError:
+                pass
+    finally:
+        os.close(ctl)
+
+
+def test_block_io_is_counted_on_a_disk_never_throttled(fresh_disk):
+    # Linux 6.11+ counts v1 blkio only on disks some throttle rule has named: a daemon whose data root
+    # is on such a fresh disk must still show its containers' writes
+    from tests.conftest import cleanup_engine, start_engine
+
+    dev, mnt = fresh_disk
+    eng = start_engine(mnt / "engine")
+    try:
+        assert eng.cli("busybox-image").returncode == 0
+        name = run_d(eng, [], "--network", "none", "busybox", "sh", "-c",
+                     "dd if=/dev/zero of=/f bs=1M count=8 oflag=direct && touch /done; sleep 1000")
+        wait_for(lambda: eng.cli("exec", name, "test", "-e", "/done").returncode == 0, what="the writes")
+        rdev = os.stat(dev).st_rdev
+        entries = stats(eng, name, one_shot="true")["blkio_stats"]["io_service_bytes_recursive"]
+        written = sum(e["value"] for e in entries if e["op"] in ("Write", "write")
+                      and (e["major"], e["minor"]) == (os.major(rdev), os.minor(rdev)))
+        assert written >= 8 * MIB, entries
+        # and nothing is limited: the rule that set the disk up is "no limit"
+        r = eng.cli("exec", name, "dd", "if=/dev/zero", "of=/g", "bs=1M", "count=32", "oflag=direct")
+        assert r.returncode == 0, r.stderr
+    finally:
+        cleanup_engine(eng)
+
+
 def test_cli_formats_and_errors(engine, made):
     a = run_d(engine, made, "busybox", "sleep", "1000")
     r = engine.cli("stats", "--no-stream", "--format", "json", a)
