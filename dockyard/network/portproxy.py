@@ -71,6 +71,8 @@ def reserve(proto: str, host_ip: str | IPv4Address | None, port: int, *, reuse_a
     s = _netns.socket_in(netns, family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     try:
         s.set_inheritable(False)
+        if family == socket.AF_INET6:  # [::]:port is IPv6's alone: 0.0.0.0:port is held by its own socket
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if proto == "tcp" and reuse_addr:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, port))
@@ -85,6 +87,21 @@ def reserve(proto: str, host_ip: str | IPv4Address | None, port: int, *, reuse_a
             raise PortInUse(f"Bind for {label} failed: permission denied") from None
         raise
     return s
+
+
+def ipv6_available(netns: str | None = None) -> bool:
+    """Whether the host (or ``netns``) has IPv6: dockerd publishes a port on [::] beside 0.0.0.0 then."""
+    try:
+        s = _netns.socket_in(netns, socket.AF_INET6, socket.SOCK_DGRAM)
+    except OSError:
+        return False
+    try:
+        s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def reserve_all(ports: Iterable[tuple[str, str | IPv4Address | None, int]], *,

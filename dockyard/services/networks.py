@@ -3,7 +3,8 @@
 Three predefined networks (``bridge``: the default bridge; ``host``; ``none``), user-defined
 bridge networks, and for each running container on a bridge network: its own network
 namespace (made before the runtime starts the container), a veth pair to each of its networks'
-bridges with an address from IPAM, its published ports (held sockets + nftables DNAT), and, on
+bridges with an address from IPAM, its published ports (held sockets + nftables DNAT; on ``[::]``
+too, as dockerd, through a userland proxy in the daemon), and, on
 user-defined networks, the embedded DNS at 127.0.0.11. What a restarted daemon needs to take
 running containers back is in the DB (``net_endpoints``, ``net_sandboxes``); the kernel objects
 stay while the daemon is away.
@@ -152,8 +153,9 @@ class NetworkService:
         self.dns = netdns.DNSServer(resolv_conf=options.resolv_conf)
         self._networks: dict[str, Network] = {}
         self._held: dict[str, list] = {}          # container -> sockets holding its published host ports
+        #                                           (its IPv4 mappings' in their order, then its [::] ones')
         self._releasing: dict[str, asyncio.Future] = {}  # container -> its veths and netns being deleted
-        self._proxies: dict[str, list] = {}       # container -> userland proxies (--iptables=false)
+        self._proxies: dict[str, list] = {}       # container -> userland proxies (--iptables=false; [::] ports)
         self.container_lookup: Callable[[str], object] | None = None
         self._lock = asyncio.Lock()
         # container -> (running, (Networks, Ports)) for the container list, until the rows change
@@ -173,15 +175,17 @@ class NetworkService:
             if net.driver == "bridge":
                 await asyncio.to_thread(self._ensure_bridge, net)
         ports: dict[str, list[PortMapping]] = {}
+        ports_v6: dict[str, tuple[dict, ...]] = {}
         alive = {c.id for c in running}
         for c in running:
             sb = self._sandbox_row(c.id)
             if sb is None:
                 continue
-            mappings = [PortMapping(**_pm_from_json(p)) for p in json.loads(sb["ports"])]
-            ports[c.id] = mappings
+            mappings = list(_published(sb["ports"]))
+            ports[c.id], ports_v6[c.id] = mappings, _published_v6(sb["ports"])
             with contextlib.suppress(errdefs.DockyardError):
-                self._held[c.id] = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings])
+                self._held[c.id] = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings] +
+                                                         [(p["proto"], "::", p["host_port"]) for p in ports_v6[c.id]])
         if self.firewall is not None:
             links = {c.id: rules for c in running if (rules := self._link_rules(c))}
             await asyncio.to_thread(self.firewall.rebuild, self._rules(), ports, links)
@@ -196,8 +200,7 @@ class NetworkService:
                     for n in self._dns_names(c, ep):
                         self.dns.add_name(ep.network.id, n, ep.address.ip, ptr=n == c.name)
             await self._add_dns_sandbox(c)
-            if self.firewall is None:
-                await self._start_proxies(c.id, ports.get(c.id, []))
+            await self._start_proxies(c.id, ports.get(c.id, []), ports_v6.get(c.id, ()))
         # endpoints of containers that stopped while the daemon was away
         for r in self.db.query("SELECT DISTINCT container FROM net_sandboxes"):
             if r["container"] not in alive:
@@ -275,12 +278,12 @@ class NetworkService:
 
     async def close(self) -> None:
         await self._released()
+        for proxies in self._proxies.values():  # first: a proxy's transport must let go of its socket
+            for p in proxies:
+                await p.close()
         for socks in self._held.values():
             for s in socks:
                 s.close()
-        for proxies in self._proxies.values():
-            for p in proxies:
-                p.close()
         await self.dns.close()
         if self.firewall is not None:
             self.firewall.close()
@@ -508,9 +511,6 @@ class NetworkService:
     def netns_path(self, container_id: str) -> str:
         return os.path.join(self.netns_dir, container_id)
 
-    def published(self, container_id: str) -> list[PortMapping]:
-        return _published_from_row(self._sandbox_row(container_id))
-
     def _sandbox_row(self, container_id: str):
         return self.db.query_one("SELECT * FROM net_sandboxes WHERE container=?", (container_id,))
 
@@ -606,42 +606,58 @@ class NetworkService:
         await self.dns.add_sandbox(c.id, self.netns_path(c.id), nets, upstreams=dns or None, forward=forward)
 
     async def _publish(self, c, primary: Endpoint) -> None:
-        """Reserve host ports and map them to the container (its first network's address)."""
+        """Reserve host ports and map them to the container (its first network's address).
+
+        A binding with no host address (``-p 8080:80``, ``-P``) is every address, IPv6's too: as
+        dockerd (docker-proxy), the port is also published on ``[::]`` when the host has IPv6, the
+        same number as on 0.0.0.0, through a userland proxy to the container's IPv4 address (NAT
+        maps IPv4 only). ``-p 0.0.0.0:8080:80`` is IPv4's alone."""
         bindings = _port_bindings(c)
         if not bindings or primary.address is None:
             return
         mappings: list[PortMapping] = []
-        held = []
+        v6: list[dict] = []
+        held, held_v6 = [], []
         allocator = portproxy.PortAllocator()
+        with_v6 = portproxy.ipv6_available()
         try:
             for (port, proto), hosts in sorted(bindings.items()):
                 for host_ip, host_port in hosts:
                     hip = host_ip or None
+                    also_v6 = with_v6 and not host_ip
                     if host_port is None:
-                        number, sock = allocator.allocate(proto, hip)
+                        number, socks = _allocate(allocator, proto, hip, also_v6)
                     elif isinstance(host_port, tuple):
-                        number, sock = _reserve_in_range(proto, hip, host_port)
+                        number, socks = _reserve_in_range(proto, hip, host_port, also_v6)
                     else:
-                        number = host_port
-                        sock = portproxy.reserve(proto, hip, number)
-                    held.append(sock)
+                        number, socks = host_port, _reserve_both(proto, hip, host_port, also_v6)
+                    held.append(socks[0])
                     mappings.append(PortMapping(proto, number, primary.address.ip, port, hip))
+                    if also_v6:
+                        held_v6.append(socks[1])
+                        v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
+                                   "container_port": port, "host_ip": "::"})
             if self.firewall is not None:
                 await asyncio.to_thread(self.firewall.publish, c.id, mappings)
         except BaseException:
-            for s in held:
+            for s in held + held_v6:
                 s.close()
             raise
-        self._held[c.id] = held
+        self._held[c.id] = held + held_v6
         self._write("UPDATE net_sandboxes SET ports=? WHERE container=?",
-                    (dumps([_pm_to_json(m) for m in mappings]), c.id))
-        if self.firewall is None:
-            await self._start_proxies(c.id, mappings)
+                    (dumps([_pm_to_json(m) for m in mappings] + v6), c.id))
+        await self._start_proxies(c.id, mappings, v6)
 
-    async def _start_proxies(self, cid: str, mappings: list[PortMapping]) -> None:
+    async def _start_proxies(self, cid: str, mappings: list[PortMapping], v6: list[dict] | tuple[dict, ...]) -> None:
+        """The userland proxies of a container: for every mapping without NAT (``--iptables=false``), and
+        for its ``[::]`` ports always. They take over the sockets that reserve the ports."""
+        held = self._held.get(cid, [])
         proxies = []
-        for m, sock in zip(mappings, self._held.get(cid, [])):
-            proxies.append(await portproxy.start_proxy(m.proto, sock, (str(m.container_ip), m.container_port)))
+        if self.firewall is None:
+            for m, sock in zip(mappings, held):
+                proxies.append(await portproxy.start_proxy(m.proto, sock, (str(m.container_ip), m.container_port)))
+        for p, sock in zip(v6, held[len(mappings):]):
+            proxies.append(await portproxy.start_proxy(p["proto"], sock, (p["container_ip"], p["container_port"])))
         self._proxies[cid] = proxies
 
     async def teardown(self, c) -> None:
@@ -654,7 +670,7 @@ class NetworkService:
 
     async def _release_sandbox(self, cid: str, *, background: bool = False) -> None:
         for p in self._proxies.pop(cid, []):
-            p.close()
+            await p.close()  # (a coroutine: not awaited, the transport kept the fd registered after the socket closed)
         for s in self._held.pop(cid, []):
             s.close()
         if self.firewall is not None:
@@ -873,7 +889,7 @@ class NetworkService:
             for c in missing:
                 own = eps.get(c.id, [])
                 views[c.id] = (c.state.running, (self._networks_view(c, own), self.ports_summary(
-                    c, _published_from_row(sandboxes.get(c.id)) if own else None)))
+                    c, _bindings_shown(sandboxes.get(c.id)) if own else None)))
         return {c.id: views[c.id][1] for c in containers}
 
     def ports_view(self, c) -> dict:
@@ -883,24 +899,24 @@ class NetworkService:
             out[key if "/" in key else f"{key}/tcp"] = None
         for key in (c.host_config.get("PortBindings") or {}):
             out.setdefault(key if "/" in key else f"{key}/tcp", None)
-        for m in self.published(c.id):
-            k = f"{m.container_port}/{m.proto}"
+        for proto, port, host_ip, host_port in _bindings_shown(self._sandbox_row(c.id)):
+            k = f"{port}/{proto}"
             if out.get(k) is None:
                 out[k] = []
-            out[k].append({"HostIp": str(m.host_ip or "0.0.0.0"), "HostPort": str(m.host_port)})
+            out[k].append({"HostIp": host_ip, "HostPort": str(host_port)})
         return out
 
-    def ports_summary(self, c, published: list[PortMapping] | None) -> list[dict]:
-        """The container list's ``Ports``: its mappings (``published``; None when it has no endpoint),
-        then the exposed ports without one. As ``NetworkSettings.Ports``: none unless it runs on a bridge."""
+    def ports_summary(self, c, published: list[tuple[str, int, str, int]] | None) -> list[dict]:
+        """The container list's ``Ports``: its host bindings (``published``, from :func:`_bindings_shown`;
+        None when it has no endpoint), then the exposed ports without one. As ``NetworkSettings.Ports``:
+        none unless it runs on a bridge."""
         out: list[dict] = []
         if not c.state.running or published is None:
             return out
         seen = set()
-        for m in published:
-            out.append({"IP": str(m.host_ip or "0.0.0.0"), "PrivatePort": m.container_port, "PublicPort": m.host_port,
-                        "Type": m.proto})
-            seen.add((m.container_port, m.proto))
+        for proto, port, host_ip, host_port in published:
+            out.append({"IP": host_ip, "PrivatePort": port, "PublicPort": host_port, "Type": proto})
+            seen.add((port, proto))
         for key in (c.config.get("ExposedPorts") or {}):
             port, _, proto = key.partition("/")
             if (int(port), proto or "tcp") not in seen and port.isdigit():
@@ -952,13 +968,27 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str, ex
         raise errdefs.InvalidArgument("conflicting options: port exposing and the container type network mode")
 
 
-def _published_from_row(sb) -> list[PortMapping]:
-    return list(_published(sb["ports"])) if sb else []
+@functools.lru_cache(maxsize=4096)
+def _published(text: str) -> tuple[PortMapping, ...]:
+    """The IPv4 mappings of a sandbox's ``ports`` (what NAT or a proxy serves on IPv4)."""
+    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if p.get("host_ip") != "::")
 
 
 @functools.lru_cache(maxsize=4096)
-def _published(text: str) -> tuple[PortMapping, ...]:
-    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text))
+def _published_v6(text: str) -> tuple[dict, ...]:
+    """The ``[::]`` ports of a sandbox's ``ports``: each is also on 0.0.0.0 (see ``_publish``)."""
+    return tuple(p for p in json.loads(text) if p.get("host_ip") == "::")
+
+
+def _bindings_shown(sb) -> list[tuple[str, int, str, int]]:
+    """(proto, container port, host address, host port) of every published port, in Docker's order:
+    by container port, a port's 0.0.0.0 (or own address) before its ``::``."""
+    if not sb:
+        return []
+    shown = [(m.proto, m.container_port, str(m.host_ip or "0.0.0.0"), m.host_port) for m in _published(sb["ports"])]
+    shown += [(p["proto"], p["container_port"], "::", p["host_port"]) for p in _published_v6(sb["ports"])]
+    order = {key: i for i, key in enumerate(dict.fromkeys((b[1], b[0]) for b in shown))}
+    return sorted(shown, key=lambda b: (order[(b[1], b[0])], b[2] == "::"))
 
 
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:
@@ -1027,11 +1057,29 @@ def _port_bindings(c) -> dict[tuple[int, str], list[tuple[str, int | tuple[int, 
     return out
 
 
-def _reserve_in_range(proto: str, host_ip, rng: tuple[int, int]):
+def _reserve_both(proto: str, host_ip, number: int, also_v6: bool) -> list:
+    """The sockets reserving ``host_ip:number`` and, with ``also_v6``, ``[::]:number``: both or none."""
+    return portproxy.reserve_all([(proto, host_ip, number)] + ([(proto, "::", number)] if also_v6 else []))
+
+
+def _allocate(allocator: portproxy.PortAllocator, proto: str, host_ip, also_v6: bool) -> tuple[int, list]:
+    """A random free host port (free on ``[::]`` too with ``also_v6``) and its sockets."""
+    for _ in range(64):
+        number, sock = allocator.allocate(proto, host_ip)
+        if not also_v6:
+            return number, [sock]
+        try:
+            return number, [sock, portproxy.reserve(proto, "::", number)]
+        except portproxy.PortInUse:
+            sock.close()
+    raise portproxy.PortInUse(f"no host port free on both 0.0.0.0 and [::] for {proto}")
+
+
+def _reserve_in_range(proto: str, host_ip, rng: tuple[int, int], also_v6: bool = False) -> tuple[int, list]:
     last_error: Exception | None = None
     for number in range(rng[0], rng[1] + 1):
         try:
-            return number, portproxy.reserve(proto, host_ip, number)
+            return number, _reserve_both(proto, host_ip, number, also_v6)
         except portproxy.PortInUse as e:
             last_error = e
     raise last_error or errdefs.System("no free port in range")

@@ -82,18 +82,50 @@ def test_published_port_on_loopback_and_from_outside(engine, web, outside):
     assert f"hello-from-{n}" in page
     r = in_ns(outside["ns"], "wget", "-qO-", "-T", "5", f"http://{outside['host_ip']}:18080/")
     assert r.returncode == 0 and f"hello-from-{n}" in r.stdout
-    ports = engine.docker("port", n).stdout
-    assert "80/tcp -> 0.0.0.0:18080" in ports
+    # as dockerd: a port published on every address is on [::] too (a proxy to the container's IPv4 address)
+    assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("::1", 18080)), what="the port on [::1]")
+    assert engine.docker("port", n).stdout.splitlines() == ["80/tcp -> 0.0.0.0:18080", "80/tcp -> :::18080"]
     info = json.loads(engine.docker("inspect", n).stdout)[0]
-    assert info["NetworkSettings"]["Ports"]["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "18080"}]
-    assert "0.0.0.0:18080->80/tcp" in engine.docker("ps", "--filter", f"name={n}").stdout
+    assert info["NetworkSettings"]["Ports"]["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "18080"},
+                                                          {"HostIp": "::", "HostPort": "18080"}]
+    assert "0.0.0.0:18080->80/tcp, :::18080->80/tcp" in engine.docker("ps", "--filter", f"name={n}").stdout
+
+
+def test_a_port_published_on_0_0_0_0_is_ipv4_alone(engine, web):
+    n = web("-p", "0.0.0.0:18082:80")
+    assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("127.0.0.1", 18082)), what="the port")
+    info = json.loads(engine.docker("inspect", n).stdout)[0]
+    assert info["NetworkSettings"]["Ports"]["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "18082"}]
+    with pytest.raises(ConnectionRefusedError):
+        http_get("::1", 18082)
+
+
+def test_ports_on_ipv6_are_given_back_when_the_container_goes(engine, name):
+    # each [::] port has a proxy in the daemon: removing the container must close it, transport and all, so
+    # that the next containers' ports (new sockets, maybe on the same descriptor numbers) start cleanly
+    base = random.randrange(21000, 29000, 10)
+    try:
+        for i in range(8):
+            r = engine.docker("run", "-d", "--name", f"{name}-{i}", "-p", f"{base + i}:53/udp", "-p", f"{base + i}:80",
+                              "busybox", "sleep", "60")
+            assert r.returncode == 0, r.stderr
+            assert engine.docker("rm", "-f", f"{name}-{i}").returncode == 0
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):  # free again on [::]
+                with socket.socket(socket.AF_INET6, kind) as s:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind(("::", base + i))
+    finally:
+        engine.docker("rm", "-f", *(f"{name}-{i}" for i in range(8)))
 
 
 def test_random_host_port_and_loopback_only_binding(engine, web):
     n = web("-p", "80")
-    port = int(engine.docker("port", n, "80").stdout.strip().rsplit(":", 1)[1])
+    lines = engine.docker("port", n, "80").stdout.splitlines()
+    port = int(lines[0].rsplit(":", 1)[1])
     assert 1024 < port < 65536
+    assert lines == [f"0.0.0.0:{port}", f":::{port}"]  # the same number on IPv4 and IPv6
     assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("127.0.0.1", port)), what="random port")
+    assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("::1", port)), what="random port on [::1]")
     m = web("-p", "127.0.0.1::80")
     out = engine.docker("port", m, "80").stdout.strip()
     assert out.startswith("127.0.0.1:")

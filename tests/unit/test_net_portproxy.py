@@ -39,6 +39,19 @@ def test_reserve_detects_ports_in_use():
         portproxy.reserve("sctp", None, port)
 
 
+def test_ipv6_any_is_held_apart_from_ipv4_any():
+    # dockerd publishes -p P on 0.0.0.0:P and [::]:P: two sockets, each family its own
+    assert portproxy.ipv6_available()  # this machine has ::1; the [::] publishing tests rely on it
+    port = _free_port()
+    v4 = portproxy.reserve("tcp", None, port)
+    with v4:
+        v6 = portproxy.reserve("tcp", "::", port)
+        with v6:
+            assert v6.family == socket.AF_INET6 and v6.getsockname()[:2] == ("::", port)
+            with pytest.raises(portproxy.PortInUse, match=rf"Bind for \[::\]:{port} failed"):
+                portproxy.reserve("tcp", "::", port)
+
+
 def test_reserve_all_is_all_or_nothing():
     a, b = _free_port(), _free_port()
     blocker = portproxy.reserve("tcp", "127.0.0.1", b)
