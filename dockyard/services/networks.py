@@ -184,8 +184,9 @@ class NetworkService:
             mappings = list(_published(sb["ports"]))
             ports[c.id], ports_v6[c.id] = mappings, _published_v6(sb["ports"])
             with contextlib.suppress(errdefs.DockyardError):
-                self._held[c.id] = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings] +
-                                                         [(p["proto"], "::", p["host_port"]) for p in ports_v6[c.id]])
+                self._held[c.id] = portproxy.reserve_all(
+                    [(m.proto, m.host_ip, m.host_port) for m in mappings] +
+                    [(p["proto"], p["host_ip"], p["host_port"]) for p in ports_v6[c.id]])
         if self.firewall is not None:
             links = {c.id: rules for c in running if (rules := self._link_rules(c))}
             await asyncio.to_thread(self.firewall.rebuild, self._rules(), ports, links)
@@ -611,7 +612,8 @@ class NetworkService:
         A binding with no host address (``-p 8080:80``, ``-P``) is every address, IPv6's too: as
         dockerd (docker-proxy), the port is also published on ``[::]`` when the host has IPv6, the
         same number as on 0.0.0.0, through a userland proxy to the container's IPv4 address (NAT
-        maps IPv4 only). ``-p 0.0.0.0:8080:80`` is IPv4's alone."""
+        maps IPv4 only). ``-p 0.0.0.0:8080:80`` is IPv4's alone; ``-p [::1]:8080:80`` IPv6's alone, by
+        a proxy as well."""
         bindings = _port_bindings(c)
         if not bindings or primary.address is None:
             return
@@ -623,14 +625,16 @@ class NetworkService:
         try:
             for (port, proto), hosts in sorted(bindings.items()):
                 for host_ip, host_port in hosts:
+                    if ":" in host_ip:  # an IPv6 address: no NAT, a proxy alone
+                        hip6 = str(ipaddress.ip_address(host_ip))
+                        number, socks = _reserve_port(allocator, proto, hip6, host_port, False)
+                        held_v6.append(socks[0])
+                        v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
+                                   "container_port": port, "host_ip": hip6})
+                        continue
                     hip = host_ip or None
                     also_v6 = with_v6 and not host_ip
-                    if host_port is None:
-                        number, socks = _allocate(allocator, proto, hip, also_v6)
-                    elif isinstance(host_port, tuple):
-                        number, socks = _reserve_in_range(proto, hip, host_port, also_v6)
-                    else:
-                        number, socks = host_port, _reserve_both(proto, hip, host_port, also_v6)
+                    number, socks = _reserve_port(allocator, proto, hip, host_port, also_v6)
                     held.append(socks[0])
                     mappings.append(PortMapping(proto, number, primary.address.ip, port, hip))
                     if also_v6:
@@ -971,13 +975,14 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str, ex
 @functools.lru_cache(maxsize=4096)
 def _published(text: str) -> tuple[PortMapping, ...]:
     """The IPv4 mappings of a sandbox's ``ports`` (what NAT or a proxy serves on IPv4)."""
-    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if p.get("host_ip") != "::")
+    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if ":" not in (p.get("host_ip") or ""))
 
 
 @functools.lru_cache(maxsize=4096)
 def _published_v6(text: str) -> tuple[dict, ...]:
-    """The ``[::]`` ports of a sandbox's ``ports``: each is also on 0.0.0.0 (see ``_publish``)."""
-    return tuple(p for p in json.loads(text) if p.get("host_ip") == "::")
+    """The IPv6 ports of a sandbox's ``ports`` (``::`` beside a 0.0.0.0 one, or an IPv6 address of
+    its own; see ``_publish``), each served by a proxy."""
+    return tuple(p for p in json.loads(text) if ":" in (p.get("host_ip") or ""))
 
 
 def _bindings_shown(sb) -> list[tuple[str, int, str, int]]:
@@ -986,9 +991,9 @@ def _bindings_shown(sb) -> list[tuple[str, int, str, int]]:
     if not sb:
         return []
     shown = [(m.proto, m.container_port, str(m.host_ip or "0.0.0.0"), m.host_port) for m in _published(sb["ports"])]
-    shown += [(p["proto"], p["container_port"], "::", p["host_port"]) for p in _published_v6(sb["ports"])]
+    shown += [(p["proto"], p["container_port"], p["host_ip"], p["host_port"]) for p in _published_v6(sb["ports"])]
     order = {key: i for i, key in enumerate(dict.fromkeys((b[1], b[0]) for b in shown))}
-    return sorted(shown, key=lambda b: (order[(b[1], b[0])], b[2] == "::"))
+    return sorted(shown, key=lambda b: (order[(b[1], b[0])], ":" in b[2]))
 
 
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:
@@ -1055,6 +1060,17 @@ def _port_bindings(c) -> dict[tuple[int, str], list[tuple[str, int | tuple[int, 
             port, _, proto = key.partition("/")
             out.setdefault((int(port), proto or "tcp"), [("", None)])
     return out
+
+
+def _reserve_port(allocator: portproxy.PortAllocator, proto: str, host_ip, host_port, also_v6: bool
+                  ) -> tuple[int, list]:
+    """The host port a binding asks for (a number, a (first, last) range, None: any) and the sockets
+    that reserve it: on ``host_ip``, and with ``also_v6`` on ``[::]`` too."""
+    if host_port is None:
+        return _allocate(allocator, proto, host_ip, also_v6)
+    if isinstance(host_port, tuple):
+        return _reserve_in_range(proto, host_ip, host_port, also_v6)
+    return host_port, _reserve_both(proto, host_ip, host_port, also_v6)
 
 
 def _reserve_both(proto: str, host_ip, number: int, also_v6: bool) -> list:

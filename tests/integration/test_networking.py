@@ -100,6 +100,19 @@ def test_a_port_published_on_0_0_0_0_is_ipv4_alone(engine, web):
         http_get("::1", 18082)
 
 
+def test_a_port_published_on_an_ipv6_address_is_there_alone(engine, web):
+    # as dockerd's docker-proxy: -p [::1]:P:80 listens on ::1 only (no NAT for IPv6: a proxy serves it)
+    port = random.randrange(21000, 29000)
+    n = web("-p", f"[::1]:{port}:80")
+    assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("::1", port)), what="the port on [::1]")
+    with pytest.raises(ConnectionRefusedError):
+        http_get("127.0.0.1", port)
+    info = json.loads(engine.docker("inspect", n).stdout)[0]
+    assert info["NetworkSettings"]["Ports"]["80/tcp"] == [{"HostIp": "::1", "HostPort": str(port)}]
+    assert engine.docker("port", n).stdout.splitlines() == [f"80/tcp -> ::1:{port}"]
+    assert f"::1:{port}->80/tcp" in engine.docker("ps", "--filter", f"name={n}").stdout
+
+
 def test_ports_on_ipv6_are_given_back_when_the_container_goes(engine, name):
     # each [::] port has a proxy in the daemon: removing the container must close it, transport and all, so
     # that the next containers' ports (new sockets, maybe on the same descriptor numbers) start cleanly
