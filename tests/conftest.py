@@ -154,6 +154,12 @@ def cleanup_engine(engine: Engine) -> None:
         for p in sorted((p for p in points if p.startswith(str(engine.data_root))), reverse=True):
             subprocess.run(["umount", "-l", p], capture_output=True)
         subprocess.run(["pkill", "-f", f"conmon.*{engine.data_root}"], capture_output=True)
+        # a container the daemon was still starting (a test failed, the daemon was killed) keeps a
+        # `runc init` waiting on its exec fifo, out of reach of the above: runc's own state finds it
+        root = str(engine.data_root / "run" / "runtime")
+        left = subprocess.run(["runc", "--root", root, "list", "-q"], capture_output=True, text=True).stdout.split()
+        for cid in left:
+            subprocess.run(["runc", "--root", root, "delete", "--force", cid], capture_output=True)
 
 
 @pytest.fixture
