@@ -105,12 +105,12 @@ def ipv6_available(netns: str | None = None) -> bool:
 
 
 def reserve_all(ports: Iterable[tuple[str, str | IPv4Address | None, int]], *,
-                netns: str | None = None) -> list[socket.socket]:
+                netns: str | None = None, reuse_addr: bool = False) -> list[socket.socket]:
     """Reserve every (proto, host_ip, port), or none: on the first failure the others are released."""
     held: list[socket.socket] = []
     try:
         for proto, host_ip, port in ports:
-            held.append(reserve(proto, host_ip, port, netns=netns))
+            held.append(reserve(proto, host_ip, port, netns=netns, reuse_addr=reuse_addr))
     except BaseException:
         for s in held:
             s.close()

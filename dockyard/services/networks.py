@@ -184,9 +184,15 @@ class NetworkService:
             mappings = list(_published(sb["ports"]))
             ports[c.id], ports_v6[c.id] = mappings, _published_v6(sb["ports"])
             with contextlib.suppress(errdefs.DockyardError):
-                self._held[c.id] = portproxy.reserve_all(
-                    [(m.proto, m.host_ip, m.host_port) for m in mappings] +
-                    [(p["proto"], p["host_ip"], p["host_port"]) for p in ports_v6[c.id]])
+                held = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings],
+                                             reuse_addr=self.firewall is None)
+                try:
+                    held += portproxy.reserve_all([(p["proto"], p["host_ip"], p["host_port"]) for p in ports_v6[c.id]],
+                                                  reuse_addr=True)
+                except BaseException:
+                    portproxy.release(held)
+                    raise
+                self._held[c.id] = held
         if self.firewall is not None:
             links = {c.id: rules for c in running if (rules := self._link_rules(c))}
             await asyncio.to_thread(self.firewall.rebuild, self._rules(), ports, links)
@@ -619,28 +625,33 @@ class NetworkService:
             return
         mappings: list[PortMapping] = []
         v6: list[dict] = []
+        entries: list[dict] = []  # both, as the sandbox row keeps them: in Docker's order
         held, held_v6 = [], []
         allocator = portproxy.PortAllocator()
         with_v6 = portproxy.ipv6_available()
         try:
             for (port, proto), hosts in sorted(bindings.items()):
-                for host_ip, host_port in hosts:
+                # dockerd's order (nat.SortPortMap): by the host port asked for, a random one (0) first
+                for host_ip, host_port in sorted(hosts, key=_asked_port):
                     if ":" in host_ip:  # an IPv6 address: no NAT, a proxy alone
                         hip6 = str(ipaddress.ip_address(host_ip))
-                        number, socks = _reserve_port(allocator, proto, hip6, host_port, False)
+                        number, socks = _reserve_port(allocator, proto, hip6, host_port, False, True)
                         held_v6.append(socks[0])
                         v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
                                    "container_port": port, "host_ip": hip6})
+                        entries.append(v6[-1])
                         continue
                     hip = host_ip or None
                     also_v6 = with_v6 and not host_ip
-                    number, socks = _reserve_port(allocator, proto, hip, host_port, also_v6)
+                    number, socks = _reserve_port(allocator, proto, hip, host_port, also_v6, self.firewall is None)
                     held.append(socks[0])
                     mappings.append(PortMapping(proto, number, primary.address.ip, port, hip))
+                    entries.append(_pm_to_json(mappings[-1]))
                     if also_v6:
                         held_v6.append(socks[1])
                         v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
                                    "container_port": port, "host_ip": "::"})
+                        entries.append(v6[-1])
             if self.firewall is not None:
                 await asyncio.to_thread(self.firewall.publish, c.id, mappings)
         except BaseException:
@@ -649,7 +660,7 @@ class NetworkService:
             raise
         self._held[c.id] = held + held_v6
         self._write("UPDATE net_sandboxes SET ports=? WHERE container=?",
-                    (dumps([_pm_to_json(m) for m in mappings] + v6), c.id))
+                    (dumps(entries), c.id))
         await self._start_proxies(c.id, mappings, v6)
 
     async def _start_proxies(self, cid: str, mappings: list[PortMapping], v6: list[dict] | tuple[dict, ...]) -> None:
@@ -986,14 +997,21 @@ def _published_v6(text: str) -> tuple[dict, ...]:
 
 
 def _bindings_shown(sb) -> list[tuple[str, int, str, int]]:
-    """(proto, container port, host address, host port) of every published port, in Docker's order:
-    by container port, a port's 0.0.0.0 (or own address) before its ``::``."""
-    if not sb:
-        return []
-    shown = [(m.proto, m.container_port, str(m.host_ip or "0.0.0.0"), m.host_port) for m in _published(sb["ports"])]
-    shown += [(p["proto"], p["container_port"], p["host_ip"], p["host_port"]) for p in _published_v6(sb["ports"])]
-    order = {key: i for i, key in enumerate(dict.fromkeys((b[1], b[0]) for b in shown))}
-    return sorted(shown, key=lambda b: (order[(b[1], b[0])], ":" in b[2]))
+    """(proto, container port, host address, host port) of every published port, in the row's order
+    (Docker's: see ``_publish``)."""
+    return list(_shown(sb["ports"])) if sb else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown(text: str) -> tuple[tuple[str, int, str, int], ...]:
+    return tuple((p["proto"], p["container_port"], p.get("host_ip") or "0.0.0.0", p["host_port"])
+                 for p in json.loads(text))
+
+
+def _asked_port(binding: tuple[str, int | tuple[int, int] | None]) -> int:
+    """The host port a binding asks for, to order them: 0 for any, a range's first."""
+    asked = binding[1]
+    return 0 if asked is None else asked[0] if isinstance(asked, tuple) else asked
 
 
 def _endpoint_json(ep: Endpoint | None, network_id: str) -> dict:
@@ -1062,20 +1080,32 @@ def _port_bindings(c) -> dict[tuple[int, str], list[tuple[str, int | tuple[int, 
     return out
 
 
-def _reserve_port(allocator: portproxy.PortAllocator, proto: str, host_ip, host_port, also_v6: bool
-                  ) -> tuple[int, list]:
+def _reserve_port(allocator: portproxy.PortAllocator, proto: str, host_ip, host_port, also_v6: bool,
+                  proxied: bool) -> tuple[int, list]:
     """The host port a binding asks for (a number, a (first, last) range, None: any) and the sockets
-    that reserve it: on ``host_ip``, and with ``also_v6`` on ``[::]`` too."""
+    that reserve it: on ``host_ip``, and with ``also_v6`` on ``[::]`` too. ``proxied``: a proxy will
+    serve the first one (no NAT)."""
     if host_port is None:
         return _allocate(allocator, proto, host_ip, also_v6)
     if isinstance(host_port, tuple):
-        return _reserve_in_range(proto, host_ip, host_port, also_v6)
-    return host_port, _reserve_both(proto, host_ip, host_port, also_v6)
+        return _reserve_in_range(proto, host_ip, host_port, also_v6, proxied)
+    return host_port, _reserve_both(proto, host_ip, host_port, also_v6, proxied)
 
 
-def _reserve_both(proto: str, host_ip, number: int, also_v6: bool) -> list:
-    """The sockets reserving ``host_ip:number`` and, with ``also_v6``, ``[::]:number``: both or none."""
-    return portproxy.reserve_all([(proto, host_ip, number)] + ([(proto, "::", number)] if also_v6 else []))
+def _reserve_both(proto: str, host_ip, number: int, also_v6: bool, proxied: bool) -> list:
+    """The sockets reserving ``host_ip:number`` and, with ``also_v6``, ``[::]:number``: both or none.
+
+    A socket a proxy serves (every IPv6 one) may share its port with the TIME_WAIT connections an
+    earlier proxy on it left (SO_REUSEADDR): else a container published again on the same port
+    within a minute of a client's visit would be refused. One NAT holds is held strictly."""
+    first = portproxy.reserve(proto, host_ip, number, reuse_addr=proxied)
+    if not also_v6:
+        return [first]
+    try:
+        return [first, portproxy.reserve(proto, "::", number, reuse_addr=True)]
+    except BaseException:
+        first.close()
+        raise
 
 
 def _allocate(allocator: portproxy.PortAllocator, proto: str, host_ip, also_v6: bool) -> tuple[int, list]:
@@ -1085,17 +1115,18 @@ def _allocate(allocator: portproxy.PortAllocator, proto: str, host_ip, also_v6: 
         if not also_v6:
             return number, [sock]
         try:
-            return number, [sock, portproxy.reserve(proto, "::", number)]
+            return number, [sock, portproxy.reserve(proto, "::", number, reuse_addr=True)]
         except portproxy.PortInUse:
             sock.close()
     raise portproxy.PortInUse(f"no host port free on both 0.0.0.0 and [::] for {proto}")
 
 
-def _reserve_in_range(proto: str, host_ip, rng: tuple[int, int], also_v6: bool = False) -> tuple[int, list]:
+def _reserve_in_range(proto: str, host_ip, rng: tuple[int, int], also_v6: bool, proxied: bool
+                      ) -> tuple[int, list]:
     last_error: Exception | None = None
     for number in range(rng[0], rng[1] + 1):
         try:
-            return number, _reserve_both(proto, host_ip, number, also_v6)
+            return number, _reserve_both(proto, host_ip, number, also_v6, proxied)
         except portproxy.PortInUse as e:
             last_error = e
     raise last_error or errdefs.System("no free port in range")

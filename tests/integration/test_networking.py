@@ -111,6 +111,11 @@ def test_a_port_published_on_an_ipv6_address_is_there_alone(engine, web):
     assert info["NetworkSettings"]["Ports"]["80/tcp"] == [{"HostIp": "::1", "HostPort": str(port)}]
     assert engine.docker("port", n).stdout.splitlines() == [f"80/tcp -> ::1:{port}"]
     assert f"::1:{port}->80/tcp" in engine.docker("ps", "--filter", f"name={n}").stdout
+    # mixed with others, in dockerd 20.10's order (checked on it): by the host port asked for, 0.0.0.0's [::] next
+    m = web("-p", f"[::1]:{port + 2}:80", "-p", f"{port + 1}:80", "-p", "127.0.0.1::80")
+    got = json.loads(engine.docker("inspect", m).stdout)[0]["NetworkSettings"]["Ports"]["80/tcp"]
+    assert [b["HostIp"] for b in got] == ["127.0.0.1", "0.0.0.0", "::", "::1"], got
+    assert [b["HostPort"] for b in got][1:] == [str(port + 1), str(port + 1), str(port + 2)]
 
 
 def test_ports_on_ipv6_are_given_back_when_the_container_goes(engine, name):
@@ -129,6 +134,17 @@ def test_ports_on_ipv6_are_given_back_when_the_container_goes(engine, name):
                     s.bind(("::", base + i))
     finally:
         engine.docker("rm", "-f", *(f"{name}-{i}" for i in range(8)))
+
+
+def test_a_port_visited_over_ipv6_can_be_published_again_at_once(engine, web):
+    # the [::] proxy's accepted connections linger in TIME_WAIT for a minute after the container goes:
+    # they must not keep the next container off the port
+    port = random.randrange(21000, 29000)
+    n = web("-p", f"{port}:80")
+    assert f"hello-from-{n}" in wait_for(lambda: _try(lambda: http_get("::1", port)), what="the port on [::1]")
+    assert engine.docker("rm", "-f", n).returncode == 0
+    m = web("-p", f"{port}:80")
+    assert f"hello-from-{m}" in wait_for(lambda: _try(lambda: http_get("::1", port)), what="the port again")
 
 
 def test_random_host_port_and_loopback_only_binding(engine, web):
