@@ -89,10 +89,10 @@ def reserve(proto: str, host_ip: str | IPv4Address | None, port: int, *, reuse_a
     return s
 
 
-def ipv6_available(netns: str | None = None) -> bool:
-    """Whether the host (or ``netns``) has IPv6: dockerd publishes a port on [::] beside 0.0.0.0 then."""
+def ipv6_available() -> bool:
+    """Whether the host has IPv6: dockerd publishes a port on [::] beside 0.0.0.0 then."""
     try:
-        s = _netns.socket_in(netns, socket.AF_INET6, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     except OSError:
         return False
     try:

@@ -156,6 +156,7 @@ class NetworkService:
         #                                           (its IPv4 mappings' in their order, then its [::] ones')
         self._releasing: dict[str, asyncio.Future] = {}  # container -> its veths and netns being deleted
         self._proxies: dict[str, list] = {}       # container -> userland proxies (--iptables=false; [::] ports)
+        self._ipv6: bool | None = None             # whether the host has IPv6: probed at the first publish
         self.container_lookup: Callable[[str], object] | None = None
         self._lock = asyncio.Lock()
         # container -> (running, (Networks, Ports)) for the container list, until the rows change
@@ -628,7 +629,15 @@ class NetworkService:
         entries: list[dict] = []  # both, as the sandbox row keeps them: in Docker's order
         held, held_v6 = [], []
         allocator = portproxy.PortAllocator()
-        with_v6 = portproxy.ipv6_available()
+        if self._ipv6 is None:
+            self._ipv6 = portproxy.ipv6_available()
+
+        def add_v6(proto: str, number: int, port: int, host: str, sock) -> None:
+            held_v6.append(sock)
+            v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
+                       "container_port": port, "host_ip": host})
+            entries.append(v6[-1])
+
         try:
             for (port, proto), hosts in sorted(bindings.items()):
                 # dockerd's order (nat.SortPortMap): by the host port asked for, a random one (0) first
@@ -636,22 +645,16 @@ class NetworkService:
                     if ":" in host_ip:  # an IPv6 address: no NAT, a proxy alone
                         hip6 = str(ipaddress.ip_address(host_ip))
                         number, socks = _reserve_port(allocator, proto, hip6, host_port, False, True)
-                        held_v6.append(socks[0])
-                        v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
-                                   "container_port": port, "host_ip": hip6})
-                        entries.append(v6[-1])
+                        add_v6(proto, number, port, hip6, socks[0])
                         continue
                     hip = host_ip or None
-                    also_v6 = with_v6 and not host_ip
+                    also_v6 = self._ipv6 and not host_ip
                     number, socks = _reserve_port(allocator, proto, hip, host_port, also_v6, self.firewall is None)
                     held.append(socks[0])
                     mappings.append(PortMapping(proto, number, primary.address.ip, port, hip))
                     entries.append(_pm_to_json(mappings[-1]))
                     if also_v6:
-                        held_v6.append(socks[1])
-                        v6.append({"proto": proto, "host_port": number, "container_ip": str(primary.address.ip),
-                                   "container_port": port, "host_ip": "::"})
-                        entries.append(v6[-1])
+                        add_v6(proto, number, port, "::", socks[1])
             if self.firewall is not None:
                 await asyncio.to_thread(self.firewall.publish, c.id, mappings)
         except BaseException:
@@ -986,14 +989,18 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str, ex
 @functools.lru_cache(maxsize=4096)
 def _published(text: str) -> tuple[PortMapping, ...]:
     """The IPv4 mappings of a sandbox's ``ports`` (what NAT or a proxy serves on IPv4)."""
-    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if ":" not in (p.get("host_ip") or ""))
+    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if not _is_v6(p))
 
 
 @functools.lru_cache(maxsize=4096)
 def _published_v6(text: str) -> tuple[dict, ...]:
     """The IPv6 ports of a sandbox's ``ports`` (``::`` beside a 0.0.0.0 one, or an IPv6 address of
     its own; see ``_publish``), each served by a proxy."""
-    return tuple(p for p in json.loads(text) if ":" in (p.get("host_ip") or ""))
+    return tuple(p for p in json.loads(text) if _is_v6(p))
+
+
+def _is_v6(entry: dict) -> bool:
+    return ":" in (entry.get("host_ip") or "")
 
 
 def _bindings_shown(sb) -> list[tuple[str, int, str, int]]:
