@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -424,11 +423,11 @@ def test_deep_nesting_is_refused_before_recursion_trouble():
         validate_body("ContainerCreate", {"HostConfig": parse_json_body(b"[" * 200 + b"]" * 200)})
 
 
-def test_large_bodies_are_quick():
+def test_large_bodies_are_validated_whole():
+    # (how fast is for bench/: this checks what a client sees for big and pathological bodies)
     body = {"Image": "busybox", "Env": [f"V{i}=x" for i in range(20_000)],
             "Labels": {f"l{i}": "v" * 50 for i in range(20_000)}}
     raw = json.dumps(body).encode()
-    t0 = time.perf_counter()
     assert validate_body("ContainerCreate", parse_json_body(raw)) == body
     bad = raw[:-1] + b",}"
     with pytest.raises(InvalidArgument, match="looking for beginning of object key string"):
@@ -437,7 +436,6 @@ def test_large_bodies_are_quick():
     nasty = b'["' + b'\\"' * 200_000 + b"[" * 300
     with pytest.raises(InvalidArgument):
         parse_json_body(nasty)
-    assert time.perf_counter() - t0 < 5
 
 
 # ----------------------------------------------------------------------------
