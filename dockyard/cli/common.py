@@ -1,7 +1,5 @@
 """What every command shares: the ``Cli`` context (daemon client, output) and errors."""
 
-from __future__ import annotations
-
 import sys
 
 PROG = "dockyard"

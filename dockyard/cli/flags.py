@@ -11,8 +11,6 @@ import while argparse costs ~10 ms per CLI call.
     opts, args = SPEC.parse("dockyard rm", argv)   # opts.force, opts.changed
 """
 
-from __future__ import annotations
-
 import sys
 
 BOOL, STR, LIST, INT = "bool", "string", "list", "int"

@@ -1,13 +1,12 @@
 """``dockyard``: the docker-compatible command line, entry point and dispatch.
 
-Start-up is kept cheap: this module imports only ``sys`` and ``os``; the
+Start-up is kept cheap: this module imports only ``sys`` and ``posix``
+(not ``os``: see ``dockyard.api.client.environ``); the
 module of a command (``dockyard.cli.commands.<module>``) is imported only when
 that command runs, and it imports the API client itself.
 """
 
-from __future__ import annotations
-
-import os
+import posix
 import sys
 
 from .common import PROG
@@ -219,7 +218,7 @@ def run() -> None:
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
         pass
-    os._exit(status if isinstance(status, int) else 0)
+    posix._exit(status if isinstance(status, int) else 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"{PROG}: '{name}' is not a {PROG} command.\nSee '{PROG} --help'\n")
             return 1
     if host is None:
-        host = os.environ.get("DOCKYARD_HOST") or os.environ.get("DOCKER_HOST") or None
+        from dockyard.api.client.environ import getenv
+
+        host = getenv("DOCKYARD_HOST") or getenv("DOCKER_HOST") or None
     return _invoke(entry, prog, args, host, debug, tls)
 
 
@@ -284,7 +285,7 @@ def _invoke(entry: tuple[str, str, str], prog: str, args: list[str], host: str |
         return 130
     except BrokenPipeError:
         # stdout was closed by the reader (`| head`): silence the flush at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        posix.dup2(posix.open("/dev/null", posix.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:  # noqa: BLE001 - the CLI reports every failure as docker does
         from dockyard.api.client.errors import DockerException

@@ -9,11 +9,9 @@ parsers (``ram_in_bytes``, ``parse_duration``, ``parse_port_specs``...) follow
 docker's ``opts``/``go-units``/``go-connections`` packages.
 """
 
-from __future__ import annotations
-
 from dockyard.util import units
+from dockyard.api.client.environ import getenv
 from dockyard.util.lazyre import LazyRe
-import os
 
 from .flags import BOOL, INT, LIST, STR, Flag
 
@@ -411,8 +409,9 @@ def read_kv_file(path: str, lookup_env: bool) -> list[str]:
         if sep:
             out.append(f"{key}={value}")
         elif lookup_env:
-            if key in os.environ:
-                out.append(f"{key}={os.environ[key]}")
+            value = getenv(key)
+            if value is not None:
+                out.append(f"{key}={value}")
         else:
             out.append(key)
     return out
@@ -424,8 +423,9 @@ def env_list(env_files: list[str], env: list[str]) -> list[str]:
     for path in env_files:
         out.extend(read_kv_file(path, lookup_env=True))
     for e in env:
-        if "=" not in e and e in os.environ:
-            out.append(f"{e}={os.environ[e]}")
+        value = None if "=" in e else getenv(e)
+        if value is not None:
+            out.append(f"{e}={value}")
         else:
             out.append(e)
     return out
@@ -857,6 +857,8 @@ def build_create_body(opts, args: list[str], api_version: str = "1.44",
         if _is_volume_with_source(spec):
             host, _, rest = spec.partition(":")
             if host == "." or host.startswith("./"):
+                import os.path
+
                 host = os.path.abspath(host)
             binds.append(f"{host}:{rest}")
         else:

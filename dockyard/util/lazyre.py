@@ -4,8 +4,6 @@ Importing ``re`` costs a CLI call ~7 ms here (it imports ``enum``); modules on t
 hot paths keep their patterns as ``LazyRe`` so only the commands that use them pay.
 """
 
-from __future__ import annotations
-
 
 class LazyRe:
     """``re.compile(pattern, flags)``, done the first time a method (``match``, ``search``...) is used."""

@@ -1,7 +1,5 @@
 """Human-readable durations and sizes, exactly as Docker's go-units prints them."""
 
-from __future__ import annotations
-
 
 def human_duration(seconds: float) -> str:
     """go-units ``HumanDuration``: "Less than a second", "About a minute", "3 hours", ..."""

@@ -15,12 +15,11 @@ or ``hijack()`` (always a new connection). Error statuses raise the typed
 errors of ``errors.py``; per-resource helpers live in ``resources.py``.
 """
 
-from __future__ import annotations
-
 import _socket
 
 from . import errors
 from . import jsonc as _json
+from .environ import getenv
 from .transport import connector, default_host, parse_host
 from .wire import Connection, Response
 
@@ -81,9 +80,7 @@ class APIClient:
                                 parse_host(self.base_url)[1])
         self.user_agent = user_agent
         if version is None:
-            import os
-
-            version = os.environ.get("DOCKER_API_VERSION") or None
+            version = getenv("DOCKER_API_VERSION") or None
         self._version = None if version in (None, "auto") else version
         self.ping_headers: dict[str, str] = {}
 

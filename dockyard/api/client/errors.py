@@ -11,8 +11,6 @@
      └── DaemonUnreachable       (also an OSError) no daemon at the address
 """
 
-from __future__ import annotations
-
 from . import jsonc as json
 
 

@@ -6,8 +6,6 @@ calls every command makes (a request body out, a response in) go through them; a
 they do not cover (no accelerator) falls back to the ``json`` module.
 """
 
-from __future__ import annotations
-
 try:
     import _json
 except ImportError:  # pragma: no cover - every CPython build here has it

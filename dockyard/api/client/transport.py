@@ -5,10 +5,9 @@ socket, wrapped in TLS when a ``TLSConfig`` is given (``ssl`` is imported only
 then). Everything above this module sees just ``connect() -> socket``.
 """
 
-from __future__ import annotations
-
 import _socket
-import os
+
+from .environ import getenv
 
 DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
 
@@ -32,7 +31,7 @@ class TLSConfig:
 
 def default_host() -> str:
     """The daemon address from the environment: DOCKYARD_HOST, then DOCKER_HOST."""
-    return os.environ.get("DOCKYARD_HOST") or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    return getenv("DOCKYARD_HOST") or getenv("DOCKER_HOST") or DEFAULT_HOST
 
 
 def parse_host(host: str | None) -> tuple[str, str]:

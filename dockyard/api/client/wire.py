@@ -13,8 +13,6 @@ The socket comes from a ``connect`` callable, so the transport (unix socket,
 TCP, TCP+TLS) is chosen elsewhere (``transport.py``).
 """
 
-from __future__ import annotations
-
 import io
 
 _CRLF = b"\r\n"

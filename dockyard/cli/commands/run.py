@@ -1,8 +1,6 @@
 """run, create, start, attach: making containers and wiring their stdio to ours."""
 
-from __future__ import annotations
-
-import os
+import posix
 
 from dockyard.api.client import errors
 from dockyard.cli.common import PROG, StatusError, daemon_error, inspect_container, parse_command
@@ -64,6 +62,15 @@ def split_reference(ref: str) -> tuple[str, str | None]:
     return ref, "latest"
 
 
+def _exists(path: str) -> bool:
+    """``os.path.exists`` (this module does without ``os``: see ``dockyard.api.client.environ``)."""
+    try:
+        posix.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def pull_image(cli, ref: str, quiet: bool = False, platform: str | None = None) -> None:
     """``POST /images/create?fromImage=`` and print docker's progress lines (to stderr for run)."""
     name, tag = split_reference(ref)
@@ -104,7 +111,7 @@ def create_container(cli, prog: str, opts, args: list[str], meanwhile=None) -> s
         cli.err.write(w)
     cidfile = opts.cidfile
     if cidfile:
-        if os.path.exists(cidfile):
+        if _exists(cidfile):
             raise _run_error(cli, prog, f"container ID file found, make sure the other container "
                                         f"isn't running or delete {cidfile}")
         try:
@@ -132,7 +139,7 @@ def create_container(cli, prog: str, opts, args: list[str], meanwhile=None) -> s
     except errors.DockerException as e:
         if cidfile:
             cid_fd.close()
-            os.unlink(cidfile)
+            posix.unlink(cidfile)
         raise _run_error(cli, prog, daemon_error(e), daemon=True)
     for w in resp.get("Warnings") or []:
         cli.err.write(f"WARNING: {w}\n")
@@ -231,7 +238,7 @@ def attach_and_run(cli, cid: str, tty: bool, stdin: bool, stdout: bool, stderr: 
     waiter = Waiter(api, cid, condition) if wait else None
     raw = None
     stdin_fd = 0 if stdin else None
-    if stdin and tty and os.isatty(0):
+    if stdin and tty and posix.isatty(0):
         raw = stdio.RawTerminal(0).__enter__()
     proxy = None
     try:
@@ -281,7 +288,7 @@ def cmd_run(cli, prog: str, argv: list[str]) -> int:
     opts, args = parse_command(RUN, prog, argv)
     if opts.detach and opts.attach:
         raise StatusError(1, "Conflicting options: -a and -d")
-    if opts.tty and opts.interactive and not opts.detach and not os.isatty(0):
+    if opts.tty and opts.interactive and not opts.detach and not posix.isatty(0):
         raise StatusError(1, "the input device is not a TTY")
     cid = create_container(cli, prog, opts, args, None if opts.detach else _preload)
     api = cli.api
@@ -318,7 +325,7 @@ def cmd_start(cli, prog: str, argv: list[str]) -> int:
         cfg = info.get("Config") or {}
         tty = bool(cfg.get("Tty"))
         stdin = bool(opts.interactive and cfg.get("OpenStdin"))
-        if opts.interactive and tty and not os.isatty(0):
+        if opts.interactive and tty and not posix.isatty(0):
             raise StatusError(1, "the input device is not a TTY")
 
         def start() -> None:
@@ -350,7 +357,7 @@ def cmd_attach(cli, prog: str, argv: list[str]) -> int:
     cfg = info.get("Config") or {}
     tty = bool(cfg.get("Tty"))
     stdin = bool(cfg.get("OpenStdin")) and not opts.no_stdin
-    if stdin and tty and not os.isatty(0):
+    if stdin and tty and not posix.isatty(0):
         raise StatusError(1, "the input device is not a TTY")
     status = attach_and_run(cli, info["Id"], tty, stdin, True, True, opts.detach_keys or None,
                             opts.sig_proxy and not tty, lambda: None, condition="")
