@@ -195,6 +195,59 @@ def cgroup_mounts(mountinfo: str = "/proc/self/mountinfo") -> tuple[dict[str, st
     return result
 
 
+# The v1 hierarchies runc (1.1, libcontainer/cgroups/fs) puts every container process in: its
+# controllers and the named systemd hierarchy.
+RUNC_V1_HIERARCHIES = frozenset({"cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb",
+                                 "net_cls", "net_prio", "perf_event", "freezer", "rdma", "name=systemd"})
+# v1 super options that name no controller
+_V1_FLAGS = frozenset({"rw", "ro", "none", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods"})
+_hierarchies_cache: list[tuple[str, frozenset[str]]] | None = None
+
+
+def v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, frozenset[str]]]:
+    """The v1 hierarchies mounted here: (mount point, its controllers and ``name=``), the first mount
+    of each; cached for ``/proc/self/mountinfo`` (cgroup mounts do not move)."""
+    global _hierarchies_cache
+    if _hierarchies_cache is not None and mountinfo == "/proc/self/mountinfo":
+        return _hierarchies_cache
+    out: list[tuple[str, frozenset[str]]] = []
+    for line in (read_text(mountinfo) or "").splitlines():
+        left, sep, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if not sep or len(fields) < 5 or len(rest) < 3 or rest[0] != "cgroup":
+            continue
+        ctls = frozenset(o for o in rest[2].split(",") if o not in _V1_FLAGS and not o.startswith("release_agent="))
+        if ctls and all(ctls != c for _, c in out):
+            out.append((fields[4], ctls))
+    if mountinfo == "/proc/self/mountinfo":
+        _hierarchies_cache = out
+    return out
+
+
+def container_binds(cgroups_path: str, hierarchies: list[tuple[str, frozenset[str]]] | None = None,
+                    ) -> list[tuple[str, str]] | None:
+    """The container's own cgroup dirs as runc's v1 ``/sys/fs/cgroup`` mount shows them: (host dir,
+    name under /sys/fs/cgroup) for each hierarchy; None where runc must make that mount itself (a v2
+    host, a relative cgroups path, a hierarchy runc does not manage or one with several controllers,
+    which runc shows through symlinks).
+
+    Given to runc as plain bind mounts they look the same inside the container, and runc skips
+    reading the host's whole mount table to find them: with a few hundred mounts on the host (other
+    engines' containers) one read costs a container start 2-3 ms."""
+    if not cgroups_path.startswith("/"):
+        return None
+    hierarchies = v1_hierarchies() if hierarchies is None else hierarchies
+    if not hierarchies:
+        return None
+    binds = []
+    for point, ctls in hierarchies:
+        name = os.path.basename(point)
+        if not ctls <= RUNC_V1_HIERARCHIES or "," in name:
+            return None
+        binds.append((point + cgroups_path.rstrip("/"), name))
+    return binds
+
+
 def locate(cgroups_path: str, pid: int = 0) -> CgroupPaths:
     """The container's cgroup dirs: v1 if the memory/cpuacct controllers are mounted as v1 (hybrid hosts
     included, as runc does), else v2."""

@@ -171,6 +171,27 @@ def build_spec(inp: SpecInput) -> dict:
     return spec
 
 
+def bind_cgroup_hierarchies(spec: dict, binds: list[tuple[str, str]] | None) -> None:
+    """Replace the v1 ``cgroup`` mount at /sys/fs/cgroup by what runc would make of it: a tmpfs
+    (``rw``, mode 755, as runc leaves it) and each hierarchy's container dir bound under it with the
+    cgroup mount's flags (``ro`` but when privileged). ``binds`` come from ``cgroups.container_binds``;
+    with a cgroup or user namespace runc's own way stays (it mounts differently there)."""
+    if not binds or any(ns["type"] in ("cgroup", "user") for ns in spec["linux"]["namespaces"]):
+        return
+    mounts = spec["mounts"]
+    i = next((k for k, m in enumerate(mounts) if m["destination"] == "/sys/fs/cgroup" and m["type"] == "cgroup"),
+             None)
+    if i is None:
+        return
+    flags = [o for o in mounts[i]["options"] if o in ("ro", "rw", "nosuid", "noexec", "nodev")]
+    expanded = [{"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs",
+                 "options": ["nosuid", "noexec", "nodev", "mode=755"]}]
+    for source, name in binds:
+        expanded.append({"destination": f"/sys/fs/cgroup/{name}", "type": "bind", "source": source,
+                         "options": ["rbind", *flags]})
+    mounts[i:i + 1] = expanded
+
+
 def exec_process(base: dict, *, args: list[str], env: list[str], cwd: str | None, user: User | None,
                  tty: bool, privileged: bool) -> dict:
     """The ``process`` object for ``runc exec``, starting from the container's own process."""

@@ -592,6 +592,7 @@ class ContainerService:
             spec["linux"]["maskedPaths"] = hc["MaskedPaths"]
         if hc.get("ReadonlyPaths") is not None:
             spec["linux"]["readonlyPaths"] = hc["ReadonlyPaths"]
+        rspec.bind_cgroup_hierarchies(spec, cgroups.container_binds(inp.cgroups_path))
         return spec
 
     def _write_etc_files(self, c: Container, hostname: str, host_network: bool) -> None:

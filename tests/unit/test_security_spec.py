@@ -9,7 +9,7 @@ import pytest
 from dockyard import errdefs
 from dockyard.runtime import namespaces as rns
 from dockyard.runtime import seccomp, security
-from dockyard.runtime.spec import SpecInput, User, build_spec
+from dockyard.runtime.spec import SpecInput, User, bind_cgroup_hierarchies, build_spec
 from dockyard.runtime.userns import IDMapping, parse_remap
 from dockyard.services import container_security as csec
 
@@ -118,6 +118,38 @@ def test_privileged():
     sys_mount = next(m for m in s["mounts"] if m["destination"] == "/sys")
     assert "ro" not in sys_mount["options"]
 
+
+
+BINDS = [("/sys/fs/cgroup/memory/dockyard/c1", "memory"), ("/sys/fs/cgroup/systemd/dockyard/c1", "systemd")]
+
+
+def _cgroup_mounts(spec: dict) -> list[dict]:
+    return [m for m in spec["mounts"] if m["destination"].startswith("/sys/fs/cgroup")]
+
+
+def test_cgroup_mount_becomes_tmpfs_and_binds_of_the_container_dirs():
+    s = _spec()
+    bind_cgroup_hierarchies(s, BINDS)
+    assert _cgroup_mounts(s) == [
+        {"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "noexec", "nodev", "mode=755"]},
+        {"destination": "/sys/fs/cgroup/memory", "type": "bind", "source": "/sys/fs/cgroup/memory/dockyard/c1",
+         "options": ["rbind", "ro", "nosuid", "noexec", "nodev"]},
+        {"destination": "/sys/fs/cgroup/systemd", "type": "bind", "source": "/sys/fs/cgroup/systemd/dockyard/c1",
+         "options": ["rbind", "ro", "nosuid", "noexec", "nodev"]}]
+    dests = [m["destination"] for m in s["mounts"]]
+    assert dests.index("/sys") < dests.index("/sys/fs/cgroup") < dests.index("/sys/fs/cgroup/memory")
+    s = _spec(privileges=security.Privileges(privileged=True))
+    bind_cgroup_hierarchies(s, BINDS)
+    assert all("rw" in m["options"] and "ro" not in m["options"] for m in _cgroup_mounts(s)[1:])
+
+
+def test_cgroup_mount_is_left_to_runc_without_binds_or_in_a_user_namespace():
+    for binds, kw in ((None, {}), ([], {}), (BINDS, {"namespaces": rns.NamespaceModes(
+            userns=True, userns_path="/run/u", uid_mappings=[], gid_mappings=[])})):
+        s = _spec(**kw)
+        bind_cgroup_hierarchies(s, binds)
+        assert [m["type"] for m in _cgroup_mounts(s)] == ["cgroup"]
 
 def test_devices_and_cgroup_rules():
     s = _spec(privileges=security.Privileges(

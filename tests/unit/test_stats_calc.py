@@ -115,6 +115,33 @@ def test_cgroup_mounts_from_mountinfo(tmp_path):
     assert v2 == "/sys/fs/cgroup/unified"
 
 
+
+HYBRID = ("30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:11 - cgroup cgroup rw,memory\n"
+          "31 25 0:27 / /sys/fs/cgroup/systemd rw,relatime shared:12 - cgroup cgroup rw,xattr,name=systemd\n"
+          "32 25 0:28 / /sys/fs/cgroup/unified rw,relatime shared:13 - cgroup2 cgroup2 rw\n"
+          "33 25 0:29 / /sys/fs/cgroup/pids rw,relatime shared:14 - cgroup cgroup rw,pids\n"
+          "34 40 0:26 / /mnt/again rw,relatime shared:11 - cgroup cgroup rw,memory\n")
+
+
+def test_v1_hierarchies_from_mountinfo(tmp_path):
+    _write(tmp_path, "mountinfo", HYBRID)
+    assert cgroups.v1_hierarchies(str(tmp_path / "mountinfo")) == [
+        ("/sys/fs/cgroup/memory", frozenset({"memory"})), ("/sys/fs/cgroup/systemd", frozenset({"name=systemd"})),
+        ("/sys/fs/cgroup/pids", frozenset({"pids"}))]  # cgroup2 left out, a second mount of memory too
+
+
+def test_container_binds_only_where_runc_would_bind_the_same(tmp_path):
+    _write(tmp_path, "mountinfo", HYBRID)
+    h = cgroups.v1_hierarchies(str(tmp_path / "mountinfo"))
+    assert cgroups.container_binds("/dockyard/c1", h) == [
+        ("/sys/fs/cgroup/memory/dockyard/c1", "memory"), ("/sys/fs/cgroup/systemd/dockyard/c1", "systemd"),
+        ("/sys/fs/cgroup/pids/dockyard/c1", "pids")]
+    assert cgroups.container_binds("parent/c1", h) is None  # relative to runc's own cgroup: runc knows
+    assert cgroups.container_binds("/dockyard/c1", []) is None  # cgroup v2
+    # runc shows cpu,cpuacct through symlinks, and leaves a controller it does not manage at its own cgroup
+    assert cgroups.container_binds("/dockyard/c1", h + [("/sys/fs/cgroup/cpu,cpuacct", frozenset({"cpu", "cpuacct"}))]) is None
+    assert cgroups.container_binds("/dockyard/c1", h + [("/sys/fs/cgroup/misc", frozenset({"misc"}))]) is None
+
 # -- Docker's JSON ---------------------------------------------------------------------------------------
 
 def _sample(**kw) -> svc_stats.Sample:
