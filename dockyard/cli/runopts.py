@@ -9,8 +9,8 @@ parsers (``ram_in_bytes``, ``parse_duration``, ``parse_port_specs``...) follow
 docker's ``opts``/``go-units``/``go-connections`` packages.
 """
 
-from dockyard.util import units
 from dockyard.api.client.environ import getenv
+from dockyard.util import units
 from dockyard.util.lazyre import LazyRe
 
 from .flags import BOOL, INT, LIST, STR, Flag
