@@ -772,6 +772,8 @@ class ContainerService:
     async def _resume_quietly(self, c: Container) -> None:
         try:
             await self.runtime.resume(c.id)
+        except errdefs.NotFound:
+            return  # it died and its exit was handled (runc's record deleted) before the thaw came
         except errdefs.DockyardError as e:
             if "not paused" not in str(e) and "not running" not in str(e):
                 raise
