@@ -65,8 +65,10 @@ def test_container_sees_its_cgroups_as_runc_shows_them(engine):
         parents = set()
         for line in open("/proc/self/cgroup"):
             _, ctls, path = line.rstrip("\n").split(":", 2)
-            for ctl in ctls.split(",") if ctls else ["unified"]:
-                parents.add(f"/sys/fs/cgroup/{ctl.removeprefix('name=')}{path.rstrip('/')}/dytest-relative")
+            names = {ctls.replace("name=", ""), *(c.removeprefix("name=") for c in ctls.split(","))} if ctls \
+                else {"unified"}  # a hierarchy mounted as cpu,cpuacct, or the v2 one of a hybrid host
+            for n in names:
+                parents.add(f"/sys/fs/cgroup/{n}{path.rstrip('/')}/dytest-relative")
         wait_for(lambda: all(remove_cgroup_tree(p) for p in parents), what="the relative parent's cgroups removed")
     assert "/dytest-relative/" in own_r["memory"]  # runc made this one: the path is relative to its own cgroup
     assert ours == runcs
