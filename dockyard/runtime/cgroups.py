@@ -165,66 +165,58 @@ def parse_io_stat_v2(text: str | None) -> tuple[list, list]:
 
 # -- where --------------------------------------------------------------------------------------------
 
-_mounts_cache: tuple[dict[str, str], str] | None = None
-
-
-def cgroup_mounts(mountinfo: str = "/proc/self/mountinfo") -> tuple[dict[str, str], str]:
-    """(v1 controller -> mount point, v2 mount point or ""), from mountinfo; cached (mounts do not move)."""
-    global _mounts_cache
-    if _mounts_cache is not None and mountinfo == "/proc/self/mountinfo":
-        return _mounts_cache
-    v1: dict[str, str] = {}
-    v2 = ""
-    for line in (read_text(mountinfo) or "").splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        fstype, _, rest = right.partition(" ")
-        point = left.split()[4] if len(left.split()) > 4 else ""
-        if fstype == "cgroup2":
-            if not v2 or point == CGROUP_ROOT:
-                v2 = point
-        elif fstype == "cgroup":
-            opts = rest.split()[-1] if rest.split() else ""
-            for opt in opts.split(","):
-                if opt in _V1_CONTROLLERS and opt not in v1:
-                    v1[opt] = point
-    result = (v1, v2)
-    if mountinfo == "/proc/self/mountinfo":
-        _mounts_cache = result
-    return result
-
-
 # The v1 hierarchies runc (1.1, libcontainer/cgroups/fs) puts every container process in: its
 # controllers and the named systemd hierarchy.
 RUNC_V1_HIERARCHIES = frozenset({"cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb",
                                  "net_cls", "net_prio", "perf_event", "freezer", "rdma", "name=systemd"})
 # v1 super options that name no controller
 _V1_FLAGS = frozenset({"rw", "ro", "none", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods"})
-_hierarchies_cache: list[tuple[str, frozenset[str]]] | None = None
+
+_Hierarchies = list[tuple[str, frozenset[str]]]
+_mounts_cache: tuple[_Hierarchies, dict[str, str], str] | None = None
 
 
-def v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, frozenset[str]]]:
-    """The v1 hierarchies mounted here: (mount point, its controllers and ``name=``), the first mount
-    of each; cached for ``/proc/self/mountinfo`` (cgroup mounts do not move)."""
-    global _hierarchies_cache
-    if _hierarchies_cache is not None and mountinfo == "/proc/self/mountinfo":
-        return _hierarchies_cache
-    out: list[tuple[str, frozenset[str]]] = []
+def _cgroup_fs(mountinfo: str) -> tuple[_Hierarchies, dict[str, str], str]:
+    """The cgroup mounts: v1 hierarchies (mount point, controllers and ``name=``; the first mount of
+    each), v1 controller -> mount point for the counters read here, the v2 mount point or "".
+    Cached for ``/proc/self/mountinfo`` (cgroup mounts do not move)."""
+    global _mounts_cache
+    if _mounts_cache is not None and mountinfo == "/proc/self/mountinfo":
+        return _mounts_cache
+    hierarchies: _Hierarchies = []
+    v2 = ""
     for line in (read_text(mountinfo) or "").splitlines():
         left, sep, right = line.partition(" - ")
         fields, rest = left.split(), right.split()
-        if not sep or len(fields) < 5 or len(rest) < 3 or rest[0] != "cgroup":
+        if not sep or len(fields) < 5 or not rest:
             continue
-        ctls = frozenset(o for o in rest[2].split(",") if o not in _V1_FLAGS and not o.startswith("release_agent="))
-        if ctls and all(ctls != c for _, c in out):
-            out.append((fields[4], ctls))
+        point = fields[4]
+        if rest[0] == "cgroup2":
+            if not v2 or point == CGROUP_ROOT:
+                v2 = point
+        elif rest[0] == "cgroup" and len(rest) >= 3:
+            ctls = frozenset(o for o in rest[2].split(",") if o not in _V1_FLAGS and not o.startswith("release_agent="))
+            if ctls and all(ctls != c for _, c in hierarchies):
+                hierarchies.append((point, ctls))
+    v1 = {ctl: point for point, ctls in reversed(hierarchies) for ctl in ctls if ctl in _V1_CONTROLLERS}
+    result = (hierarchies, v1, v2)
     if mountinfo == "/proc/self/mountinfo":
-        _hierarchies_cache = out
-    return out
+        _mounts_cache = result
+    return result
 
 
-def container_binds(cgroups_path: str, hierarchies: list[tuple[str, frozenset[str]]] | None = None,
+def cgroup_mounts(mountinfo: str = "/proc/self/mountinfo") -> tuple[dict[str, str], str]:
+    """(v1 controller -> mount point, v2 mount point or "")."""
+    _, v1, v2 = _cgroup_fs(mountinfo)
+    return v1, v2
+
+
+def v1_hierarchies(mountinfo: str = "/proc/self/mountinfo") -> _Hierarchies:
+    """The v1 hierarchies mounted here: (mount point, its controllers and ``name=``), the first mount of each."""
+    return _cgroup_fs(mountinfo)[0]
+
+
+def container_binds(cgroups_path: str, hierarchies: _Hierarchies | None = None,
                     ) -> list[tuple[str, str]] | None:
     """The container's own cgroup dirs as runc's v1 ``/sys/fs/cgroup`` mount shows them: (host dir,
     name under /sys/fs/cgroup) for each hierarchy; None where runc must make that mount itself (a v2

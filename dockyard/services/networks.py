@@ -182,8 +182,8 @@ class NetworkService:
             sb = self._sandbox_row(c.id)
             if sb is None:
                 continue
-            mappings = list(_published(sb["ports"]))
-            ports[c.id], ports_v6[c.id] = mappings, _published_v6(sb["ports"])
+            mappings, ports_v6[c.id] = _published(sb["ports"])
+            ports[c.id] = mappings
             with contextlib.suppress(errdefs.DockyardError):
                 held = portproxy.reserve_all([(m.proto, m.host_ip, m.host_port) for m in mappings],
                                              reuse_addr=self.firewall is None)
@@ -986,17 +986,13 @@ def _check_container_mode(hc: dict, networking_config: dict | None, mac: str, ex
         raise errdefs.InvalidArgument("conflicting options: port exposing and the container type network mode")
 
 
-@functools.lru_cache(maxsize=4096)
-def _published(text: str) -> tuple[PortMapping, ...]:
-    """The IPv4 mappings of a sandbox's ``ports`` (what NAT or a proxy serves on IPv4)."""
-    return tuple(PortMapping(**_pm_from_json(p)) for p in json.loads(text) if not _is_v6(p))
-
-
-@functools.lru_cache(maxsize=4096)
-def _published_v6(text: str) -> tuple[dict, ...]:
-    """The IPv6 ports of a sandbox's ``ports`` (``::`` beside a 0.0.0.0 one, or an IPv6 address of
-    its own; see ``_publish``), each served by a proxy."""
-    return tuple(p for p in json.loads(text) if _is_v6(p))
+def _published(text: str) -> tuple[list[PortMapping], tuple[dict, ...]]:
+    """A sandbox's ``ports``, parted: its IPv4 mappings (what NAT or a proxy serves on IPv4), and its
+    IPv6 ports (``::`` beside a 0.0.0.0 one, or an IPv6 address of their own; see ``_publish``), each
+    served by a proxy."""
+    entries = json.loads(text)
+    return ([PortMapping(**_pm_from_json(p)) for p in entries if not _is_v6(p)],
+            tuple(p for p in entries if _is_v6(p)))
 
 
 def _is_v6(entry: dict) -> bool:
